@@ -1,0 +1,183 @@
+"""The catalogue of students' mistakes in the lecture's cost formulas, written once.
+
+Each entry is a wrong version of one function of `solutions.cnn_costs`, with the same
+signature. Four features read this one list:
+- the autograder's feedback names the entry whose wrong value matches a student's answer;
+- quiz distractors are the values the entries give for a question;
+- `cnnlab quiz grade` names the entry behind each wrong response;
+- `cnnlab mutants` swaps an entry into the reference and checks the hidden tests catch it.
+Adding an entry here improves all four.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+from solutions import cnn_costs
+from solutions.cnn_costs import FORMULAS
+
+
+@dataclass(frozen=True)
+class FormulaMistake:
+    id: str
+    target: str          # the cnn_costs function this corrupts
+    description: str     # what the student did, phrased for the student
+    wrong: Callable      # same signature as the target, returns the wrong value
+
+
+def _size(numerator_fn):
+    """A wrong output-size formula, given how it combines (size, kernel, stride, padding)."""
+    def conv(size, kernel, stride=1, padding=0):
+        return numerator_fn(size, kernel, stride, padding)
+
+    def pool(size, kernel, stride=None, padding=0):
+        return numerator_fn(size, kernel, kernel if stride is None else stride, padding)
+    return conv, pool
+
+
+_no_plus_one = _size(lambda w, k, s, p: (w - k + 2 * p) // s)
+_one_side_pad = _size(lambda w, k, s, p: (w - k + p) // s + 1)
+_ceil = _size(lambda w, k, s, p: -(-(w - k + 2 * p) // s) + 1)
+_true_div = _size(lambda w, k, s, p: (w - k + 2 * p) / s + 1)
+_no_stride = _size(lambda w, k, s, p: w - k + 2 * p + 1)
+
+
+def _pool_stride_one(size, kernel, stride=None, padding=0):
+    return (size - kernel + 2 * padding) // (1 if stride is None else stride) + 1
+
+
+CATALOGUE: list[FormulaMistake] = [
+    # output sizes
+    FormulaMistake("size_no_plus_one", "conv_output_size",
+                   "forgot the +1 in floor((W - K + 2P) / S) + 1", _no_plus_one[0]),
+    FormulaMistake("size_one_side_padding", "conv_output_size",
+                   "added the padding once instead of on both sides (2P)", _one_side_pad[0]),
+    FormulaMistake("size_ceil", "conv_output_size",
+                   "rounded the division up instead of taking the floor", _ceil[0]),
+    FormulaMistake("size_true_division", "conv_output_size",
+                   "used / instead of floor division, giving a float", _true_div[0]),
+    FormulaMistake("size_ignores_stride", "conv_output_size",
+                   "did not divide by the stride", _no_stride[0]),
+    FormulaMistake("pool_size_no_plus_one", "pool_output_size",
+                   "forgot the +1 in the pooling output size", _no_plus_one[1]),
+    FormulaMistake("pool_stride_default_one", "pool_output_size",
+                   "took stride=None as stride 1; torch's default stride is the kernel size",
+                   _pool_stride_one),
+    FormulaMistake("pool_size_ceil", "pool_output_size",
+                   "rounded the pooling division up instead of taking the floor", _ceil[1]),
+    # parameters
+    FormulaMistake("conv_params_no_bias", "conv_params",
+                   "forgot the Cout bias terms",
+                   lambda cin, cout, k, bias=True: cout * cin * k * k),
+    FormulaMistake("conv_params_ignores_bias_flag", "conv_params",
+                   "counted the bias even with bias=False",
+                   lambda cin, cout, k, bias=True: cout * cin * k * k + cout),
+    FormulaMistake("conv_params_no_cin", "conv_params",
+                   "forgot that each filter spans all Cin input channels",
+                   lambda cin, cout, k, bias=True: cout * k * k + (cout if bias else 0)),
+    FormulaMistake("conv_params_kernel_not_squared", "conv_params",
+                   "used K instead of K*K for the kernel's area",
+                   lambda cin, cout, k, bias=True: cout * cin * k + (cout if bias else 0)),
+    FormulaMistake("conv_params_bias_per_input", "conv_params",
+                   "counted one bias per input channel (Cin) instead of per filter (Cout)",
+                   lambda cin, cout, k, bias=True: cout * cin * k * k + (cin if bias else 0)),
+    FormulaMistake("fc_params_no_bias", "fc_params",
+                   "forgot the bias of the fully connected layer",
+                   lambda cin, cout, bias=True: cin * cout),
+    FormulaMistake("fc_params_ignores_bias_flag", "fc_params",
+                   "counted the bias even with bias=False",
+                   lambda cin, cout, bias=True: cin * cout + cout),
+    # FLOPs
+    FormulaMistake("conv_flops_input_size", "conv_flops",
+                   "multiplied by the input's H x W instead of the output's H' x W'",
+                   lambda cin, h, w, cout, k, s=1, p=0: cout * h * w * cin * k * k),
+    FormulaMistake("conv_flops_no_cin", "conv_flops",
+                   "forgot that each output element sums over all Cin channels",
+                   lambda cin, h, w, cout, k, s=1, p=0:
+                   cout * cnn_costs.conv_output_size(h, k, s, p)
+                   * cnn_costs.conv_output_size(w, k, s, p) * k * k),
+    FormulaMistake("conv_flops_mul_and_add", "conv_flops",
+                   "counted a multiply and an add as 2 FLOPs; the lecture counts 1",
+                   lambda *a, **kw: 2 * cnn_costs.conv_flops(*a, **kw)),
+    FormulaMistake("pool_flops_no_window", "pool_flops",
+                   "forgot the K*K inputs each pooling output looks at",
+                   lambda c, h, w, k, s=None, p=0:
+                   c * cnn_costs.pool_output_size(h, k, s, p)
+                   * cnn_costs.pool_output_size(w, k, s, p)),
+    FormulaMistake("pool_flops_zero", "pool_flops",
+                   "counted pooling as free; the lecture counts (C*H'*W') * (K*K)",
+                   lambda *a, **kw: 0),
+    FormulaMistake("fc_flops_with_bias", "fc_flops",
+                   "added the bias to the FLOPs; the lecture counts Cin*Cout multiply-adds",
+                   lambda cin, cout: cin * cout + cout),
+    FormulaMistake("fc_flops_mul_and_add", "fc_flops",
+                   "counted a multiply and an add as 2 FLOPs; the lecture counts 1",
+                   lambda cin, cout: 2 * cin * cout),
+    # memory
+    FormulaMistake("memory_bytes", "memory_kb",
+                   "gave bytes, not KB: divide elements x 4 bytes by 1024",
+                   lambda n: n * 4),
+    FormulaMistake("memory_kb_1000", "memory_kb",
+                   "divided by 1000; the lecture's KB is 1024 bytes",
+                   lambda n: n * 4 / 1000),
+    FormulaMistake("memory_no_bytes_per_element", "memory_kb",
+                   "forgot the 4 bytes of each float32 element",
+                   lambda n: n / 1024),
+    FormulaMistake("memory_mb", "memory_kb",
+                   "gave MB (divided by 1024 twice), not KB",
+                   lambda n: n * 4 / 1024 / 1024),
+]
+
+BY_ID: dict[str, FormulaMistake] = {m.id: m for m in CATALOGUE}
+
+
+def for_target(target: str) -> list[FormulaMistake]:
+    return [m for m in CATALOGUE if m.target == target]
+
+
+def formulas_with(mistake: FormulaMistake) -> SimpleNamespace:
+    """The reference formulas with `mistake` swapped in, consistently: a wrong output size
+    also feeds the FLOPs of the layer, as it would in a student's own table."""
+    f = SimpleNamespace(**vars(FORMULAS))
+    setattr(f, mistake.target, mistake.wrong)
+    if mistake.target == "conv_output_size":
+        f.conv_flops = lambda cin, h, w, cout, k, s=1, p=0: (
+            cout * f.conv_output_size(h, k, s, p) * f.conv_output_size(w, k, s, p) * cin * k * k)
+    if mistake.target == "pool_output_size":
+        f.pool_flops = lambda c, h, w, k, s=None, p=0: (
+            c * f.pool_output_size(h, k, s, p) * f.pool_output_size(w, k, s, p) * k * k)
+    return f
+
+
+def wrong_table(mistake: FormulaMistake, input_shape: tuple, layers: list[dict]) -> list[dict]:
+    """The cost table a student with this one mistake would write."""
+    return cnn_costs.cost_table_with(formulas_with(mistake), input_shape, layers)
+
+
+def same_value(a, b, rel: float = 1e-6) -> bool:
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        try:
+            return len(a) == len(b) and all(same_value(x, y, rel) for x, y in zip(a, b))
+        except TypeError:
+            return False
+    try:
+        return math.isclose(float(a), float(b), rel_tol=rel, abs_tol=1e-9)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def diagnose(target: str, args: tuple, kwargs: dict, value) -> FormulaMistake | None:
+    """The first catalogued mistake in `target` that reproduces `value` where the reference
+    does not, or None. Only the mistake's description should reach a student, never the
+    expected value."""
+    correct = getattr(cnn_costs, target)(*args, **kwargs)
+    for mistake in for_target(target):
+        try:
+            predicted = mistake.wrong(*args, **kwargs)
+        except Exception:
+            continue
+        if not same_value(predicted, correct) and same_value(predicted, value):
+            return mistake
+    return None

@@ -1,0 +1,53 @@
+"""`cnnlab`: a thin command line. Each command lives in cnnlab/commands/<name>.py with
+`register(subparsers)`, which adds its parser and sets `func`; the work is done by library
+functions that the tests call directly. Command modules import heavy packages (torch, otter,
+matplotlib) inside their functions, so `cnnlab costs` does not pay for otter."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ["costs", "build", "grade", "quiz", "mutants", "demo"]
+
+
+class UserError(Exception):
+    """A bad input a person can fix: printed as one line, never a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnlab",
+        description="Auto-graded assignments and randomized quizzes for the "
+                    "'CNN Architectures' unit.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"cnnlab.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"cnnlab.commands.{name}":
+                raise
+            continue  # a command not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except UserError as err:
+        print(f"cnnlab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
