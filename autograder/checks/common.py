@@ -1,0 +1,71 @@
+"""What every check needs: calling student code under a time limit, deterministic
+Hypothesis settings, and failures phrased for students."""
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+from hypothesis import HealthCheck, settings
+
+# Same examples on every run, no .hypothesis/ folder, no flaky deadlines on a loaded grader.
+GRADING_SETTINGS = dict(derandomize=True, database=None, deadline=None,
+                        suppress_health_check=list(HealthCheck), print_blob=False)
+
+
+def grading_settings(max_examples: int = 60) -> settings:
+    return settings(max_examples=max_examples, **GRADING_SETTINGS)
+
+
+class StudentTimeout(AssertionError):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float, what: str):
+    """Raise StudentTimeout if the body runs longer than `seconds` (main thread only;
+    elsewhere the outer per-submission limit of `cnnlab grade` still applies)."""
+    if threading.current_thread() is not threading.main_thread() or seconds is None:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise StudentTimeout(f"{what} did not return within {seconds:g} s "
+                             "(an infinite loop, or far too slow)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def student_function(env: dict, name: str):
+    """The student's definition of `name`, or a clear failure if there is none."""
+    fn = env.get(name)
+    if not callable(fn):
+        raise AssertionError(f"`{name}` is not defined as a function: run its cell first")
+    return fn
+
+
+def call(fn, *args, timeout: float = 10.0, **kwargs):
+    """Call student code; its own exceptions become feedback, not a grader crash."""
+    name = getattr(fn, "__name__", "your function")
+    with time_limit(timeout, f"`{name}`"):
+        try:
+            return fn(*args, **kwargs)
+        except StudentTimeout:
+            raise
+        except NotImplementedError:
+            raise AssertionError(f"`{name}` is not implemented yet") from None
+        except Exception as err:  # noqa: BLE001 - any student exception is feedback
+            shown = ", ".join(repr(a) for a in args)
+            raise AssertionError(
+                f"`{name}({shown})` raised {type(err).__name__}: {err}") from None
+
+
+def exact_int(value) -> bool:
+    """A plain int, not a bool, a float or an int subclass with a rigged __eq__."""
+    return type(value) is int
