@@ -70,64 +70,72 @@ CATALOGUE: list[FormulaMistake] = [
     # parameters
     FormulaMistake("conv_params_no_bias", "conv_params",
                    "forgot the Cout bias terms",
-                   lambda cin, cout, k, bias=True: cout * cin * k * k),
+                   lambda in_channels, out_channels, kernel, bias=True:
+                   out_channels * in_channels * kernel * kernel),
     FormulaMistake("conv_params_ignores_bias_flag", "conv_params",
                    "counted the bias even with bias=False",
-                   lambda cin, cout, k, bias=True: cout * cin * k * k + cout),
+                   lambda in_channels, out_channels, kernel, bias=True:
+                   out_channels * in_channels * kernel * kernel + out_channels),
     FormulaMistake("conv_params_no_cin", "conv_params",
                    "forgot that each filter spans all Cin input channels",
-                   lambda cin, cout, k, bias=True: cout * k * k + (cout if bias else 0)),
+                   lambda in_channels, out_channels, kernel, bias=True:
+                   out_channels * kernel * kernel + (out_channels if bias else 0)),
     FormulaMistake("conv_params_kernel_not_squared", "conv_params",
                    "used K instead of K*K for the kernel's area",
-                   lambda cin, cout, k, bias=True: cout * cin * k + (cout if bias else 0)),
+                   lambda in_channels, out_channels, kernel, bias=True:
+                   out_channels * in_channels * kernel + (out_channels if bias else 0)),
     FormulaMistake("conv_params_bias_per_input", "conv_params",
                    "counted one bias per input channel (Cin) instead of per filter (Cout)",
-                   lambda cin, cout, k, bias=True: cout * cin * k * k + (cin if bias else 0)),
+                   lambda in_channels, out_channels, kernel, bias=True:
+                   out_channels * in_channels * kernel * kernel + (in_channels if bias else 0)),
     FormulaMistake("fc_params_no_bias", "fc_params",
                    "forgot the bias of the fully connected layer",
-                   lambda cin, cout, bias=True: cin * cout),
+                   lambda in_features, out_features, bias=True: in_features * out_features),
     FormulaMistake("fc_params_ignores_bias_flag", "fc_params",
                    "counted the bias even with bias=False",
-                   lambda cin, cout, bias=True: cin * cout + cout),
+                   lambda in_features, out_features, bias=True:
+                   in_features * out_features + out_features),
     # FLOPs
     FormulaMistake("conv_flops_input_size", "conv_flops",
                    "multiplied by the input's H x W instead of the output's H' x W'",
-                   lambda cin, h, w, cout, k, s=1, p=0: cout * h * w * cin * k * k),
+                   lambda in_channels, height, width, out_channels, kernel, stride=1, padding=0:
+                   out_channels * height * width * in_channels * kernel * kernel),
     FormulaMistake("conv_flops_no_cin", "conv_flops",
                    "forgot that each output element sums over all Cin channels",
-                   lambda cin, h, w, cout, k, s=1, p=0:
-                   cout * cnn_costs.conv_output_size(h, k, s, p)
-                   * cnn_costs.conv_output_size(w, k, s, p) * k * k),
+                   lambda in_channels, height, width, out_channels, kernel, stride=1, padding=0:
+                   out_channels * cnn_costs.conv_output_size(height, kernel, stride, padding)
+                   * cnn_costs.conv_output_size(width, kernel, stride, padding)
+                   * kernel * kernel),
     FormulaMistake("conv_flops_mul_and_add", "conv_flops",
                    "counted a multiply and an add as 2 FLOPs; the lecture counts 1",
                    lambda *a, **kw: 2 * cnn_costs.conv_flops(*a, **kw)),
     FormulaMistake("pool_flops_no_window", "pool_flops",
                    "forgot the K*K inputs each pooling output looks at",
-                   lambda c, h, w, k, s=None, p=0:
-                   c * cnn_costs.pool_output_size(h, k, s, p)
-                   * cnn_costs.pool_output_size(w, k, s, p)),
+                   lambda channels, height, width, kernel, stride=None, padding=0:
+                   channels * cnn_costs.pool_output_size(height, kernel, stride, padding)
+                   * cnn_costs.pool_output_size(width, kernel, stride, padding)),
     FormulaMistake("pool_flops_zero", "pool_flops",
                    "counted pooling as free; the lecture counts (C*H'*W') * (K*K)",
                    lambda *a, **kw: 0),
     FormulaMistake("fc_flops_with_bias", "fc_flops",
                    "added the bias to the FLOPs; the lecture counts Cin*Cout multiply-adds",
-                   lambda cin, cout: cin * cout + cout),
+                   lambda in_features, out_features: in_features * out_features + out_features),
     FormulaMistake("fc_flops_mul_and_add", "fc_flops",
                    "counted a multiply and an add as 2 FLOPs; the lecture counts 1",
-                   lambda cin, cout: 2 * cin * cout),
+                   lambda in_features, out_features: 2 * in_features * out_features),
     # memory
     FormulaMistake("memory_bytes", "memory_kb",
                    "gave bytes, not KB: divide elements x 4 bytes by 1024",
-                   lambda n: n * 4),
+                   lambda num_elements: num_elements * 4),
     FormulaMistake("memory_kb_1000", "memory_kb",
                    "divided by 1000; the lecture's KB is 1024 bytes",
-                   lambda n: n * 4 / 1000),
+                   lambda num_elements: num_elements * 4 / 1000),
     FormulaMistake("memory_no_bytes_per_element", "memory_kb",
                    "forgot the 4 bytes of each float32 element",
-                   lambda n: n / 1024),
+                   lambda num_elements: num_elements / 1024),
     FormulaMistake("memory_mb", "memory_kb",
                    "gave MB (divided by 1024 twice), not KB",
-                   lambda n: n * 4 / 1024 / 1024),
+                   lambda num_elements: num_elements * 4 / 1024 / 1024),
 ]
 
 BY_ID: dict[str, FormulaMistake] = {m.id: m for m in CATALOGUE}
@@ -137,11 +145,24 @@ def for_target(target: str) -> list[FormulaMistake]:
     return [m for m in CATALOGUE if m.target == target]
 
 
+def _carried(size):
+    """A size as a student's next layer reads it: 56.0 is 56, 55.25 stays fractional."""
+    return int(size) if isinstance(size, float) and size.is_integer() else size
+
+
 def formulas_with(mistake: FormulaMistake) -> SimpleNamespace:
     """The reference formulas with `mistake` swapped in, consistently: a wrong output size
     also feeds the FLOPs of the layer, as it would in a student's own table."""
     f = SimpleNamespace(**vars(FORMULAS))
     setattr(f, mistake.target, mistake.wrong)
+    if mistake.target in ("conv_output_size", "pool_output_size"):
+        # A size from true division is a float. The reference formulas take ints only, so
+        # 56.0 goes on as 56, and a fractional size still gets its layer's memory (linear
+        # in the element count); a layer after a fractional size raises ValueError.
+        setattr(f, mistake.target,
+                lambda *a, **kw: _carried(mistake.wrong(*a, **kw)))
+        f.memory_kb = lambda n: (FORMULAS.memory_kb(1) * n if isinstance(n, float)
+                                 else FORMULAS.memory_kb(n))
     if mistake.target == "conv_output_size":
         f.conv_flops = lambda cin, h, w, cout, k, s=1, p=0: (
             cout * f.conv_output_size(h, k, s, p) * f.conv_output_size(w, k, s, p) * cin * k * k)
@@ -152,7 +173,8 @@ def formulas_with(mistake: FormulaMistake) -> SimpleNamespace:
 
 
 def wrong_table(mistake: FormulaMistake, input_shape: tuple, layers: list[dict]) -> list[dict]:
-    """The cost table a student with this one mistake would write."""
+    """The cost table a student with this one mistake would write. ValueError where the
+    mistake leaves a size no later layer can take (a fractional size from true division)."""
     return cnn_costs.cost_table_with(formulas_with(mistake), input_shape, layers)
 
 

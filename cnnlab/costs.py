@@ -1,0 +1,321 @@
+"""Lecture-style cost tables of the reference networks, read off the real nn.Modules.
+
+`cost_rows(model, input_shape)` builds the reference module on torch's meta device (no
+weights are allocated, no arithmetic is done), runs one forward pass on a meta tensor of
+shape (1, C, H, W) with forward hooks on the layers the lecture counts, and turns each hook
+call into a row. Shapes come from torch; params and FLOPs come from the lecture's formulas in
+`solutions.cnn_costs` (written once), fed with the kernel, stride and padding read off each
+module. Two cross-checks run on every table: each formula's output shape must equal torch's,
+and the rows' params must add up to `sum(p.numel())` of the module.
+
+Counting choices the lecture does not make (also printed under the table):
+- Batch norm: params 2C (gamma and beta; running statistics are buffers, not params);
+  FLOPs C*H*W, one multiply-add per element (in eval mode BN is y = a*x + b).
+- AdaptiveAvgPool2d: when the input size is a multiple of the output size, torch's windows
+  are those of an ordinary pool with stride = kernel = in // out, and pool_flops is used with
+  that kernel. Otherwise the windows vary in size (and may overlap); FLOPs are then the
+  exact sum of the window sizes times C, which is what pool_flops would give if it could
+  describe them.
+- torch.flatten called inside forward (AlexNet, VGG, ResNet) has no module to hook: a row
+  named "flatten" is inserted where a Linear receives a 2-D input after a 4-D output.
+- ReLU, dropout and the residual additions get no rows, so the memory total is the sum of
+  the recorded layers' outputs, as in the lecture's tables.
+
+torch and the reference architectures are imported on first use, so importing this module
+(and building the CLI's parser) stays cheap.
+"""
+from __future__ import annotations
+
+import textwrap
+
+from solutions import cnn_costs as F
+
+# name -> (builder in solutions.cnn_architectures, its keyword arguments, default input).
+# A new model is one row.
+MODELS: dict[str, tuple[str, dict, tuple[int, int, int]]] = {
+    "lenet5": ("lenet5", {}, (1, 28, 28)),
+    "alexnet": ("AlexNet", {}, (3, 227, 227)),  # 227, as in the lecture's table
+    "vgg11": ("vgg11", {}, (3, 224, 224)),
+    "vgg13": ("vgg13", {}, (3, 224, 224)),
+    "vgg16": ("vgg16", {}, (3, 224, 224)),
+    "vgg19": ("vgg19", {}, (3, 224, 224)),
+    "vgg11_bn": ("vgg11", {"batch_norm": True}, (3, 224, 224)),
+    "vgg13_bn": ("vgg13", {"batch_norm": True}, (3, 224, 224)),
+    "vgg16_bn": ("vgg16", {"batch_norm": True}, (3, 224, 224)),
+    "vgg19_bn": ("vgg19", {"batch_norm": True}, (3, 224, 224)),
+    "googlenet_stem": ("googlenet_stem", {}, (3, 224, 224)),
+    "resnet18": ("resnet18", {}, (3, 224, 224)),
+    "resnet34": ("resnet34", {}, (3, 224, 224)),
+    "resnet50": ("resnet50", {}, (3, 224, 224)),
+    "resnet101": ("resnet101", {}, (3, 224, 224)),
+    "resnet152": ("resnet152", {}, (3, 224, 224)),
+}
+
+ROW_TYPES = ("conv", "batchnorm", "pool", "flatten", "fc")
+
+FOOTNOTE = (
+    "Memory: output elements x 4 bytes at batch 1 (KB = 1024 bytes). FLOPs: one multiply-add "
+    "= one FLOP. Batch norm: params 2C, FLOPs one per output element. Adaptive average "
+    "pools: kernel = stride = in // out where that divides, else the exact sum of window "
+    "sizes. ReLU, dropout and residual additions are not counted."
+)
+
+
+class CostError(ValueError):
+    """A model name or input shape that `cost_rows` cannot use; the message is one line."""
+
+
+def accepted_models() -> str:
+    return ", ".join(MODELS)
+
+
+def parse_input_shape(text: str) -> tuple[int, int, int]:
+    """'C,H,W' -> (C, H, W), three positive ints."""
+    parts = [p.strip() for p in text.replace("x", ",").split(",")]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise CostError(f"--input must be three positive ints C,H,W (e.g. 3,224,224); "
+                        f"got {text!r}")
+    return shape  # type: ignore[return-value]
+
+
+def build_model(model: str):
+    """The reference nn.Module for a registered name, built on whatever device is current."""
+    if model not in MODELS:
+        raise CostError(f"unknown model {model!r}; accepted: {accepted_models()}")
+    from solutions import cnn_architectures
+    builder, kwargs, _ = MODELS[model]
+    return getattr(cnn_architectures, builder)(**kwargs)
+
+
+def _square(value, what: str, module_name: str) -> int:
+    # The lecture's formulas take one K, S, P for both spatial dimensions.
+    if isinstance(value, int):
+        return value
+    if len(set(value)) != 1:
+        raise NotImplementedError(f"{module_name}: non-square {what} {value}")
+    return int(value[0])
+
+
+def _adaptive_pool_flops(channels: int, size_in: tuple, size_out: tuple) -> int:
+    if all(i % o == 0 for i, o in zip(size_in, size_out)):
+        k = [i // o for i, o in zip(size_in, size_out)]
+        if k[0] == k[1]:
+            return F.pool_flops(channels, size_in[0], size_in[1], k[0])
+    # torch's adaptive windows: [floor(j*in/out), ceil((j+1)*in/out)) along each dimension.
+    reads = 1
+    for i, o in zip(size_in, size_out):
+        reads *= sum(-(-(j + 1) * i // o) - (j * i // o) for j in range(o))
+    return channels * reads
+
+
+class _Recorder:
+    """Forward-hook target: appends one row per counted layer, in forward order."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.last_ndim = 0
+
+    def row(self, name: str, kind: str, label: str, shape: tuple, params: int, flops: int):
+        numel = 1
+        for d in shape:
+            numel *= d
+        self.rows.append({"name": name, "type": kind, "label": label,
+                          "output_shape": tuple(shape), "memory_kb": F.memory_kb(numel),
+                          "params": params, "flops": flops})
+
+    def hook(self, name: str, module, inputs, output) -> None:
+        from torch import nn
+
+        x = inputs[0]
+        in_shape = tuple(x.shape[1:])
+        out_shape = tuple(output.shape[1:])
+        if isinstance(module, nn.Linear):
+            if x.dim() == 2 and self.last_ndim == 4:
+                # torch.flatten in forward: no module, so no hook; the lecture has a row.
+                self.row("flatten", "flatten", "flatten", in_shape, 0, 0)
+            cin, cout = module.in_features, module.out_features
+            self.row(name, "fc", "fc", out_shape,
+                     F.fc_params(cin, cout, bias=module.bias is not None),
+                     F.fc_flops(cin, cout))
+        elif isinstance(module, nn.Conv2d):
+            if module.groups != 1 or _square(module.dilation, "dilation", name) != 1:
+                raise NotImplementedError(f"{name}: grouped or dilated conv")
+            k = _square(module.kernel_size, "kernel", name)
+            s = _square(module.stride, "stride", name)
+            p = _square(module.padding, "padding", name)
+            c, h, w = in_shape
+            cout = module.out_channels
+            expected = (cout, F.conv_output_size(h, k, s, p), F.conv_output_size(w, k, s, p))
+            _agree(name, expected, out_shape)
+            self.row(name, "conv", f"conv {k}x{k}" + (f" s{s}" if s != 1 else "")
+                     + (f" p{p}" if p else ""), out_shape,
+                     F.conv_params(c, cout, k, bias=module.bias is not None),
+                     F.conv_flops(c, h, w, cout, k, s, p))
+        elif isinstance(module, nn.BatchNorm2d):
+            params = sum(t.numel() for t in module.parameters(recurse=False))
+            assert params == 2 * module.num_features, f"{name}: BN params {params}"
+            c, h, w = out_shape
+            self.row(name, "batchnorm", "batchnorm", out_shape, params, c * h * w)
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            if getattr(module, "ceil_mode", False) or getattr(module, "dilation", 1) not in (1, (1, 1)):
+                raise NotImplementedError(f"{name}: ceil_mode or dilated pooling")
+            k = _square(module.kernel_size, "kernel", name)
+            s = _square(module.stride if module.stride is not None else k, "stride", name)
+            p = _square(module.padding, "padding", name)
+            c, h, w = in_shape
+            _agree(name, (c, F.pool_output_size(h, k, s, p), F.pool_output_size(w, k, s, p)),
+                   out_shape)
+            kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
+            self.row(name, "pool", f"{kind} {k}x{k}" + (f" s{s}" if s != k else "")
+                     + (f" p{p}" if p else ""), out_shape, 0, F.pool_flops(c, h, w, k, s, p))
+        elif isinstance(module, nn.AdaptiveAvgPool2d):
+            c = in_shape[0]
+            self.row(name, "pool", f"avgpool adaptive {out_shape[1]}x{out_shape[2]}",
+                     out_shape, 0, _adaptive_pool_flops(c, in_shape[1:], out_shape[1:]))
+        elif isinstance(module, nn.Flatten):
+            self.row(name, "flatten", "flatten", out_shape, 0, 0)
+        self.last_ndim = output.dim()
+
+
+def _agree(name: str, formula: tuple, torch_shape: tuple) -> None:
+    if tuple(formula) != tuple(torch_shape):
+        raise AssertionError(f"{name}: the lecture's formula gives {formula}, "
+                             f"torch gives {torch_shape}")
+
+
+def _counted_types():
+    from torch import nn
+    return (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+            nn.Flatten, nn.Linear)
+
+
+def _build_without_init(model: str, device: str):
+    """The module with uninitialised weights: its shapes are all a cost table needs.
+
+    Weight initialisation is skipped by a TorchFunctionMode that turns nn.init's functions
+    and the in-place fills modules call directly into no-ops. On the meta device these fills run torch's Python reference
+    implementations, whose first call imports sympy and torch._dynamo (about 1 s); on the
+    CPU they would draw ~60M random numbers for resnet152. Either way they are wasted work.
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    fills = {torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.fill_,
+             torch.Tensor.zero_}
+
+    class SkipInit(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            # nn.init's functions reach a mode as themselves (and the mode is off while it
+            # handles one, so their inner fills would not reach it): skip them whole.
+            if func in fills or getattr(func, "__module__", None) == "torch.nn.init":
+                return args[0] if args else kwargs["tensor"]
+            return func(*args, **(kwargs or {}))
+
+    with torch.device(device), SkipInit():
+        return build_model(model)
+
+
+def cost_rows(model: str, input_shape: tuple[int, int, int] | None = None,
+              device: str = "cpu") -> list[dict]:
+    """One row per conv, batch norm, pool, flatten and fc layer of `model`, in forward order.
+
+    Each row: name (module path), type (one of ROW_TYPES), label (kernel/stride/padding for
+    people), output_shape (tuple), memory_kb, params, flops.
+
+    device="cpu" (the default) runs the forward on an empty batch, a (0, C, H, W) tensor:
+    torch's C++ kernels check and infer every shape and do no arithmetic, in milliseconds.
+    device="meta" runs it on a (1, C, H, W) meta tensor instead; the rows are the same, but
+    torch's Python meta kernels cost about 1 s of imports on first use (see bench/).
+    """
+    if model not in MODELS:
+        raise CostError(f"unknown model {model!r}; accepted: {accepted_models()}")
+    shape = tuple(input_shape or MODELS[model][2])
+    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
+                              for d in shape):
+        raise CostError(f"input shape must be three positive ints C,H,W; got {shape!r}")
+    import torch
+
+    net = _build_without_init(model, device).eval()
+    recorder = _Recorder()
+    counted = _counted_types()
+    for name, module in net.named_modules():
+        if isinstance(module, counted):
+            module.register_forward_hook(
+                lambda m, i, o, name=name: recorder.hook(name, m, i, o))
+    batch = 1 if device == "meta" else 0
+    try:
+        with torch.no_grad():
+            net(torch.empty((batch, *shape), device=device))
+    except (RuntimeError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        default = ",".join(map(str, MODELS[model][2]))
+        raise CostError(f"input {','.join(map(str, shape))} does not fit {model} "
+                        f"(accepted: C,H,W with the model's channels and a size its layers allow; default {default}): {reason}") from err
+    total = sum(p.numel() for p in net.parameters())
+    counted_params = sum(r["params"] for r in recorder.rows)
+    if counted_params != total:
+        raise AssertionError(f"{model}: rows count {counted_params} params, the module has "
+                             f"{total}; a layer with parameters has no row")
+    return recorder.rows
+
+
+def cost_report(model: str, input_shape: tuple[int, int, int] | None = None) -> dict:
+    """The contract's JSON object for `cnnlab costs MODEL --json`."""
+    rows = cost_rows(model, input_shape)
+    return report_from_rows(model, tuple(input_shape or MODELS[model][2]), rows)
+
+
+def report_from_rows(model: str, input_shape: tuple, rows: list[dict]) -> dict:
+    return {
+        "model": model,
+        "input_shape": list(input_shape),
+        "rows": [{"name": r["name"], "type": r["type"], "output_shape": list(r["output_shape"]),
+                  "memory_kb": r["memory_kb"], "params": r["params"], "flops": r["flops"]}
+                 for r in rows],
+        "totals": {"params": sum(r["params"] for r in rows),
+                   "flops": sum(r["flops"] for r in rows),
+                   "memory_kb": sum(r["memory_kb"] for r in rows)},
+    }
+
+
+def human(n: float) -> str:
+    """1234567 -> '1.23M': three significant figures with K/M/G, as the lecture writes."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale:
+            value = n / scale
+            return f"{value:.3g}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    return f"{n:g}"
+
+
+def format_table(report: dict, rows: list[dict] | None = None) -> str:
+    """The lecture-style table: Layer, Type, Output shape, Memory KB, Params, FLOPs.
+
+    `rows` (from cost_rows, same order as report["rows"]) only adds the kernel/stride/padding
+    labels to the Type column."""
+    labels = [r["label"] for r in rows] if rows else [r["type"] for r in report["rows"]]
+    header = ("Layer", "Type", "Output shape", "Memory KB", "Params", "FLOPs")
+    body = [(r["name"], label,
+             "x".join(map(str, r["output_shape"])), f"{r['memory_kb']:,.1f}",
+             f"{r['params']:,}", human(r["flops"])) for r, label in zip(report["rows"], labels)]
+    t = report["totals"]
+    total = ("total", "", "", f"{t['memory_kb']:,.1f}", f"{t['params']:,}", human(t["flops"]))
+    widths = [max(len(line[i]) for line in [header, total, *body]) for i in range(6)]
+
+    def fmt(line):
+        left = [line[i].ljust(widths[i]) for i in range(3)]
+        right = [line[i].rjust(widths[i]) for i in range(3, 6)]
+        return "  ".join(left + right).rstrip()
+
+    rule = "-" * len(fmt(header))
+    c, h, w = report["input_shape"]
+    out = [f"{report['model']}, input {c}x{h}x{w}", rule, fmt(header), rule,
+           *map(fmt, body), rule, fmt(total),
+           f"Totals: {t['params']:,} params ({human(t['params'])}), "
+           f"{t['flops']:,} FLOPs ({human(t['flops'])}), "
+           f"memory {t['memory_kb']:,.1f} KB ({t['memory_kb'] / 1024:,.2f} MB)",
+           "", textwrap.fill(FOOTNOTE, width=max(len(rule), 60))]
+    return "\n".join(out)

@@ -1,0 +1,150 @@
+"""The one calculator behind every quiz question: a question's value computed from its
+layers with a namespace of formulas. With the reference formulas it is the answer; with a
+catalogued mistake swapped in (autograder.mistakes.formulas_with) it is what a student with
+that mistake would answer. Templates, distractors and `quiz grade` all go through here."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+from autograder import mistakes
+from solutions import cnn_costs
+from solutions.cnn_costs import FORMULAS
+
+RECEPTIVE_FIELD_SEARCH = 256  # largest input size tried when searching a receptive field
+
+
+def _table(f, input_shape, layers):
+    return cnn_costs.cost_table_with(f, tuple(input_shape), layers)
+
+
+def _receptive_field(f, input_shape, layers, layer):
+    """The smallest square input that the stack (up to `layer`) maps to a 1x1 output: the
+    receptive field of one output element, for stride-1 stacks without padding."""
+    c = input_shape[0]
+    for size in range(1, RECEPTIVE_FIELD_SEARCH + 1):
+        try:
+            shape = _table(f, (c, size, size), layers[: layer + 1])[-1]["output_shape"]
+        except (ValueError, TypeError, ZeroDivisionError):
+            continue
+        if len(shape) == 3 and shape[1] == 1 and shape[2] == 1:
+            return size
+        if len(shape) == 3 and shape[1] > 1:
+            return None  # outputs only grow from here
+    return None
+
+
+def evaluate(f, input_shape, layers, asked: dict, extra: dict | None = None):
+    """The asked value of a question, computed with the formulas in `f`.
+
+    Fields: a cost-table column (`output_shape`, `memory_kb`, `params`, `flops`) of layer
+    `asked["layer"]`; `total_params` / `total_flops` over all layers; `receptive_field` of
+    the stack up to the layer; `block_params`: all layers plus the shortcut layers in
+    `extra["shortcut"]` (a residual block's projection, fed the same input)."""
+    field, layer = asked["field"], asked.get("layer")
+    if field in ("output_shape", "memory_kb", "params", "flops"):
+        return _table(f, input_shape, layers[: layer + 1])[layer][field]
+    if field in ("total_params", "total_flops"):
+        return sum(row[field[6:]] for row in _table(f, input_shape, layers))
+    if field == "receptive_field":
+        return _receptive_field(f, input_shape, layers, layer)
+    if field == "block_params":
+        shortcut = (extra or {}).get("shortcut") or []
+        rows = _table(f, input_shape, layers) + (_table(f, input_shape, shortcut) if shortcut else [])
+        return sum(row["params"] for row in rows)
+    raise ValueError(f"unknown asked field {field!r}")
+
+
+def answer(input_shape, layers, asked, extra=None):
+    return evaluate(FORMULAS, input_shape, layers, asked, extra)
+
+
+class _Recorder(SimpleNamespace):
+    """The reference formulas, noting which of them a computation calls."""
+
+    def __init__(self):
+        used: set[str] = set()
+
+        def wrap(name, fn):
+            def call(*a, **kw):
+                used.add(name)
+                return fn(*a, **kw)
+            return call
+        super().__init__(**{n: wrap(n, fn) for n, fn in vars(FORMULAS).items()})
+        self.__dict__["_used"] = used
+
+
+_FORMULAS_WITH: dict[str, SimpleNamespace] = {}
+
+
+def _formulas_with(mistake):
+    f = _FORMULAS_WITH.get(mistake.id)
+    if f is None:
+        f = _FORMULAS_WITH[mistake.id] = mistakes.formulas_with(mistake)
+    return f
+
+
+# formulas_with also rewires the FLOPs when a size formula is swapped in.
+_ALSO_AFFECTS = {"conv_output_size": {"conv_flops"}, "pool_output_size": {"pool_flops"}}
+
+
+def within(value, expected, tolerance: float) -> bool:
+    """Whether `value` counts as `expected`: every number within the tolerance."""
+    if isinstance(expected, (tuple, list)):
+        return (isinstance(value, (tuple, list)) and len(value) == len(expected)
+                and all(within(v, e, tolerance) for v, e in zip(value, expected)))
+    if isinstance(value, (tuple, list)) or value is None or isinstance(value, bool):
+        return False
+    try:
+        return abs(float(value) - float(expected)) <= tolerance + 1e-9 * abs(float(expected))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def wrong_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):
+    """[(mistake id, value)] for each catalogued mistake that changes this question's value,
+    in catalogue order, each value once (the first mistake that gives it names it)."""
+    rec = _Recorder()
+    correct = evaluate(rec, input_shape, layers, asked, extra)
+    used = rec._used
+    out: list[tuple[str, object]] = []
+    for m in mistakes.CATALOGUE:
+        if m.target not in used and not (_ALSO_AFFECTS.get(m.target, set()) & used):
+            continue
+        try:
+            value = evaluate(_formulas_with(m), input_shape, layers, asked, extra)
+        except (ValueError, TypeError, ZeroDivisionError, KeyError, IndexError):
+            continue
+        if value is None or _not_finite(value):
+            continue
+        if within(value, correct, tolerance) or any(within(value, v, tolerance) for _, v in out):
+            continue
+        out.append((m.id, value))
+    return out
+
+
+def _not_finite(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_not_finite(v) for v in value)
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def near_values(value, rng) -> list:
+    """Plausible wrong values near `value` for when the catalogue gives too few distractors;
+    none of them is a named mistake."""
+    if isinstance(value, (tuple, list)):
+        c, *spatial = value
+        out = [(c, *(s + 1 for s in spatial)), (c, *(max(1, s - 1) for s in spatial)),
+               (c * 2, *spatial), (max(1, c // 2), *spatial),
+               (c, *(s * 2 for s in spatial)), (c, *(max(1, s // 2) for s in spatial))]
+        return [tuple(v) for v in out]
+    if isinstance(value, int):
+        step = max(1, round(value * rng.choice([0.1, 0.25, 0.5])))
+        return [value + step, max(0, value - step), value * 2, max(0, value // 2),
+                value + 1, value + 2, max(0, value - 1)]
+    return [value * 1.1, value * 0.9, value * 2, value / 2, value * 4]
+
+
+def cost_rows(input_shape, layers) -> list[dict]:
+    """The reference cost table (for showing the known cells of a table question)."""
+    return _table(FORMULAS, input_shape, layers)

@@ -1,0 +1,80 @@
+"""What a quiz is, independent of any format: questions with their answer, tolerance and
+choices. Templates build these; the exports (QTI, Markdown, JSON key) only read them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: object             # an int, a float or a shape tuple
+    mistake: str | None       # the catalogue id behind a distractor; None for the answer
+    correct: bool = False     # or for a filler that no catalogued mistake produces
+
+
+@dataclass
+class Question:
+    id: str                   # unique in a quiz: "q01v003", or "q01-<hash>" for a student
+    question: str             # the slot it fills ("q01"); all its variants share it
+    template: str
+    difficulty: str
+    student: str | None
+    prompt: str               # plain text; `table` (if any) is shown after it
+    input_shape: tuple
+    layers: list[dict]        # the cost_table format
+    asked: dict               # {"layer": index or None, "field": name}
+    answer: object
+    tolerance: float
+    kind: str = "numerical"   # "numerical" or "choice"
+    choices: list[Choice] = field(default_factory=list)
+    table: list[list[str]] | None = None   # first row is the header
+    extra: dict = field(default_factory=dict)  # template-specific inputs of the calculator
+
+    @property
+    def correct_index(self) -> int:
+        return next(i for i, c in enumerate(self.choices) if c.correct)
+
+
+@dataclass
+class Quiz:
+    title: str
+    seed: str
+    questions: list[Question]          # in slot order, then variant/student order
+    students: list[dict] | None = None  # [{"id", "name"}] with a roster, in roster order
+
+    def slots(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for q in self.questions:
+            seen.setdefault(q.question, None)
+        return list(seen)
+
+    def by_slot(self) -> dict[str, list[Question]]:
+        groups: dict[str, list[Question]] = {}
+        for q in self.questions:
+            groups.setdefault(q.question, []).append(q)
+        return groups
+
+
+def format_value(value) -> str:
+    """How an answer or a choice is shown to people: shapes as (C, H, W), integers with
+    thousands separators, floats with at most 4 decimals."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(format_value(v) for v in value) + ")"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def plain_value(value) -> str:
+    """A machine-friendly rendering (no separators): what Canvas's numerical answer takes."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(plain_value(v) for v in value) + ")"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
