@@ -251,8 +251,8 @@ def table_cell(rng, difficulty):
         if layer["type"] == "conv":
             in_channels = layer["out_channels"]
     prompt = (f"Fill in the cell marked ? of this network's cost table (batch 1, float32, "
-              f"memory in KB, one multiply-add = 1 FLOP): {layers[index]['name']}'s "
-              f"{TABLE_HEADER[1 + TABLE_FIELDS.index(field)]}."
+              f"memory in KB, one multiply-add = 1 FLOP): the {TABLE_HEADER[1 + TABLE_FIELDS.index(field)]} "
+              f"of {layers[index]['name']}."
               + (" Answer as (C, H, W)." if field == "output_shape" else ""))
     return make_question(rng, "table_cell", difficulty, prompt, shape, layers,
                          {"layer": index, "field": field}, table=table)

@@ -351,6 +351,47 @@ def test_vgg16_table_total_params_equal_published_figure():
     assert round(sum(r["flops"] for r in table) / 1e9, 1) == 15.5
 
 
+@st.composite
+def layer_stacks(draw):
+    """A random (C, H, W) input and up to 6 layers that torch accepts in sequence (checked
+    by torch itself on meta tensors), with an fc head half of the time."""
+    shape = (draw(st.integers(1, 8)), draw(st.integers(1, 40)), draw(st.integers(1, 40)))
+    x, layers = torch.empty((1, *shape), device="meta"), []
+    for _ in range(draw(st.integers(1, 5))):
+        kernel = draw(st.integers(1, 7))
+        if draw(st.booleans()):
+            layer = {"type": "conv", "out_channels": draw(st.integers(1, 16)),
+                     "kernel": kernel, "stride": draw(st.integers(1, 4)),
+                     "padding": draw(st.integers(0, 3)), "bias": draw(st.booleans())}
+            module = nn.Conv2d(x.shape[1], layer["out_channels"], kernel, layer["stride"],
+                               layer["padding"], device="meta")
+        else:
+            layer = {"type": "pool", "kernel": kernel, "padding": draw(st.integers(0, kernel // 2))}
+            if draw(st.booleans()):
+                layer["stride"] = draw(st.integers(1, 4))
+            module = nn.MaxPool2d(kernel, layer.get("stride"), layer["padding"])
+        try:
+            x = module(x)
+        except RuntimeError:
+            break  # torch rejects this layer here: the stack ends before it
+        layers.append(layer)
+    if draw(st.booleans()):
+        if draw(st.booleans()):
+            layers.append({"type": "flatten"})
+        layers.append({"type": "fc", "out_features": draw(st.integers(1, 20)),
+                       "bias": draw(st.booleans())})
+    return shape, layers
+
+
+@settings(max_examples=60)
+@given(layer_stacks())
+def test_cost_table_of_random_stacks_matches_torch(case):
+    input_shape, layers = case
+    table = cc.cost_table(input_shape, layers)
+    for row, want in zip(table, torch_cost_rows(input_shape, layers), strict=True):
+        assert {k: row[k] for k in want} == want
+
+
 @pytest.mark.parametrize("layer", [{"type": "relu"}, {"type": "Conv"}, {"name": "x"}])
 def test_cost_table_unknown_layer_type_raises(layer):
     with pytest.raises(ValueError, match="type"):

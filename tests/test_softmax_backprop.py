@@ -115,12 +115,13 @@ def test_two_layer_matches_autograd(case):
 
 
 def test_regularisation_has_no_half():
-    # zero weights and biases except W1/W2 all ones: data loss log(C), L2 = reg * (D*H + H*C)
+    # X = 0 and zero biases: scores are 0, data loss log(C); L2 = reg * (2^2 + H*C).
     d, h, c, reg = 3, 4, 5, 0.25
-    params = {"W1": torch.zeros(d, h, dtype=torch.float64), "b1": torch.zeros(h, dtype=torch.float64),
-              "W2": torch.ones(h, c, dtype=torch.float64), "b2": torch.zeros(c, dtype=torch.float64)}
+    f64 = torch.float64
+    params = {"W1": torch.zeros(d, h, dtype=f64), "b1": torch.zeros(h, dtype=f64),
+              "W2": torch.ones(h, c, dtype=f64), "b2": torch.zeros(c, dtype=f64)}
     params["W1"][0, 0] = 2.0
-    X = torch.zeros(2, d, dtype=torch.float64)
+    X = torch.zeros(2, d, dtype=f64)
     loss, grads = sb.two_layer_forward_backward(params, X, torch.tensor([0, 1]), reg=reg)
     expected = torch.log(torch.tensor(5.0, dtype=torch.float64)) + reg * (4.0 + h * c)
     assert loss.item() == pytest.approx(expected.item())

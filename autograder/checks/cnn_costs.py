@@ -1,65 +1,925 @@
-"""Hidden checks for `cnn_costs` (PLACEHOLDER: one check per question, to be replaced by the
-full module; keep the QUESTIONS API: question name -> list of check functions of `env`)."""
+"""Hidden-test logic of the `cnn_costs` assignment.
+
+`QUESTIONS` maps each question (a contract function name) to its checks; Otter splits the
+question's points equally between them. Every check takes the student notebook's global
+namespace `env`, calls the student's function only through `common.call` (per-call time
+limit, student exceptions become feedback), and raises AssertionError with feedback that
+names the likely mistake from `autograder.mistakes`, shows the arguments of the failing call
+and the student's own answer, and never the expected value.
+
+Each check pins the lecture's examples and the edge cases first, then fuzzes against the
+reference with Hypothesis (an inner function, deterministic `grading_settings`). Hypothesis's
+own report never reaches a student: a failure is recorded by the check, and the check raises
+its own AssertionError once Hypothesis is done.
+
+Decisions, made once here:
+- Counts and sizes must be a plain `int` (`type(v) is int`): bool, float, numpy integers and
+  int subclasses fail, each with a message saying what was returned and what to return.
+- `memory_kb` may return an `int` or a `float` (exactly those types), compared with a
+  relative tolerance of 1e-9.
+- `cost_table` returns a list (or tuple) of dicts; extra keys are fine. `output_shape` may be
+  a tuple (the contract) or a list of plain ints: the numbers are what the lecture teaches.
+  A row's `name` is checked only where the layer names itself; the contract leaves the
+  default name of an unnamed layer open.
+- Student values are compared, shown and diagnosed only when made of plain ints, floats and
+  strings, read by this module itself (never through a student's `__eq__`, `__float__` or
+  `__repr__`), and expected values are computed only after the student's call returns.
+- The likely mistake is the catalogued one that reproduces the failing answer and agrees
+  with the most of the student's other answers in the same check (a single call cannot
+  tell "forgot the +1" from "padding on one side" when P == S). Mistakes in an output size
+  are also looked for in the FLOPs and tables that reuse it.
+"""
 from __future__ import annotations
 
-from autograder.checks.common import call, student_function
-from autograder.mistakes import diagnose, same_value
-from solutions import cnn_costs as ref
+import copy
+import functools
+import inspect
+import math
+import time
+from typing import Callable
 
-# A few lecture layers per function; the full module draws many more with Hypothesis.
-CASES = {
-    "conv_output_size": [(227, 11, 4, 2), (224, 3, 1, 1), (32, 5, 1, 0), (28, 5, 2, 2), (7, 3, 2, 0)],
-    "pool_output_size": [(55, 3, 2, 0), (224, 2, None, 0), (13, 3, 2, 0), (9, 3, None, 1)],
-    "conv_params": [(3, 64, 11, True), (64, 192, 5, True), (256, 256, 3, False)],
-    "conv_flops": [(3, 227, 227, 64, 11, 4, 2), (64, 27, 27, 192, 5, 1, 2), (3, 32, 20, 8, 3, 2, 1)],
-    "pool_flops": [(64, 55, 55, 3, 2, 0), (512, 14, 14, 2, None, 0), (16, 9, 7, 3, None, 1)],
-    "fc_params": [(9216, 4096, True), (4096, 1000, False), (500, 10, True)],
-    "fc_flops": [(9216, 4096), (500, 10)],
-    "memory_kb": [(200704,), (1000,), (0,)],
+from hypothesis import Phase, Verbosity, given, settings
+from hypothesis import strategies as st
+
+from autograder import mistakes, strategies
+from autograder.checks.common import (StudentTimeout, call, exact_int, grading_settings,
+                                      student_function)
+from solutions import cnn_costs as reference
+
+TIMEOUT = 2.0          # seconds per student call: these formulas take microseconds
+SHRINK_BUDGET = 3.0    # seconds a check may spend looking for a smaller failing example
+CHECK_BUDGET = 30.0    # seconds of student calls per check before it gives up as too slow
+
+# Lecture hints for a wrong answer that no catalogued mistake explains. No results in them.
+HINTS = {
+    "conv_output_size": "use the lecture's W' = floor((W - K + 2P) / S) + 1, and work AlexNet "
+                        "conv1 (227x227 input, 11x11 kernel, stride 4, padding 2) by hand",
+    "pool_output_size": "a pool uses the conv formula W' = floor((W - K + 2P) / S) + 1, where "
+                        "stride=None means stride = kernel (AlexNet pool1: 3x3 window, stride 2)",
+    "conv_params": "a conv has Cout*Cin*K*K weights plus Cout biases (only with bias=True); "
+                   "work AlexNet conv1 (64 filters 11x11 over 3 channels) by hand",
+    "conv_flops": "(Cout*H'*W') output elements, each Cin*K*K multiply-adds counted as 1 FLOP; "
+                  "H' and W' come from the output-size formula, separately for H and W",
+    "pool_flops": "(C*H'*W') output elements, each looking at K*K inputs; stride=None means "
+                  "stride = kernel, and H' and W' are computed separately",
+    "fc_params": "a fully connected layer has Cin*Cout weights plus Cout biases (only with "
+                 "bias=True); work AlexNet fc6 (9216 -> 4096) by hand",
+    "fc_flops": "a fully connected layer does Cin*Cout multiply-adds, 1 FLOP each",
+    "memory_kb": "memory is output elements x 4 bytes (float32), and KB = bytes / 1024",
 }
 
+TABLE_HINTS = {
+    "output_shape": "conv gives (Cout, H', W'), pool (C, H', W'), flatten (C*H*W,) and fc "
+                    "(out_features,), with the output-size formula for H' and W'",
+    "memory_kb": "a row's memory is its output's elements x 4 bytes / 1024",
+    "params": "conv Cout*Cin*K*K (+ Cout with bias), fc Cin*Cout (+ Cout with bias), where fc's "
+              "Cin is the element count of its input; pool and flatten have none",
+    "flops": "conv (Cout*H'*W')*(Cin*K*K), pool (C*H'*W')*(K*K), fc Cin*Cout, flatten 0",
+}
 
-def _check_values(env: dict, name: str) -> None:
-    fn = student_function(env, name)
-    for args in CASES[name]:
-        got = call(fn, *args)
-        want = getattr(ref, name)(*args)
-        if not same_value(got, want) or type(got) is not type(want):
-            mistake = diagnose(name, args, {}, got)
-            hint = f": it looks like you {mistake.description}" if mistake else ""
-            raise AssertionError(f"`{name}{args}` returned {got!r}, which is wrong{hint}")
+COLUMNS = ("name", "type", "output_shape", "memory_kb", "params", "flops")
+NUMERIC_COLUMNS = ("output_shape", "memory_kb", "params", "flops")
 
-
-def check_conv_output_size_values(env): _check_values(env, "conv_output_size")
-def check_pool_output_size_values(env): _check_values(env, "pool_output_size")
-def check_conv_params_values(env): _check_values(env, "conv_params")
-def check_conv_flops_values(env): _check_values(env, "conv_flops")
-def check_pool_flops_values(env): _check_values(env, "pool_flops")
-def check_fc_params_values(env): _check_values(env, "fc_params")
-def check_fc_flops_values(env): _check_values(env, "fc_flops")
-def check_memory_kb_values(env): _check_values(env, "memory_kb")
+_OPAQUE = object()  # stands for a student value this module will not look into
 
 
-def check_cost_table_alexnet(env):
+class _Mismatch(Exception):
+    """Tells Hypothesis an example failed; the check keeps the details itself."""
+
+
+# ---------------------------------------------------------------------------------------
+# Values: reading, comparing and showing what a student returned
+# ---------------------------------------------------------------------------------------
+
+def _type_name(value) -> str:
+    t = type(value)
+    if t.__name__ == "RemoteObject" and t.__module__ == "autograder.sandbox":
+        # An object the sandbox would not send as plain data: name the student's own type.
+        mro = object.__getattribute__(value, "_mro")
+        qualified = mro[0] if mro else "object"
+    else:
+        qualified = f"{t.__module__}.{t.__qualname__}"
+    for prefix in ("builtins.", "__main__."):
+        if qualified.startswith(prefix):
+            return qualified[len(prefix):]
+    return qualified
+
+
+def _plain(value):
+    """`value` if it is built from plain ints, floats, bools, strings and None (safe to
+    compare and show without running student code), else _OPAQUE."""
+    if value is None or type(value) in (int, float, bool, str):
+        return value
+    if type(value) in (tuple, list) and len(value) <= 64:
+        items = [_plain(v) for v in value]
+        if all(v is not _OPAQUE for v in items):
+            return type(value)(items)
+    return _OPAQUE
+
+
+def _show(value) -> str:
+    plain = _plain(value)
+    if plain is _OPAQUE:
+        return f"a {_type_name(value)} object"
+    text = repr(plain)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _agree(a, b, loose: bool = False) -> bool:
+    """Same value and, unless `loose`, same type; tuples and lists compare item by item."""
+    if a is _OPAQUE or b is _OPAQUE:
+        return False
+    seq = (tuple, list)
+    if type(a) in seq or type(b) in seq:
+        return (type(a) in seq and type(b) in seq and len(a) == len(b)
+                and all(_agree(x, y, loose) for x, y in zip(a, b)))
+    if not loose and type(a) is not type(b):
+        return False
+    return mistakes.same_value(a, b, rel=1e-9)
+
+
+def _accepted(value, expected, kind: str) -> bool:
+    """The strict grading rule: kind "int" (a plain int) or "kb" (an int or float)."""
+    if kind == "kb":
+        return type(value) in (int, float) and math.isclose(
+            value, expected, rel_tol=1e-9, abs_tol=1e-12)
+    return exact_int(value) and int(value) == expected
+
+
+def _signature(name: str, args: tuple, kwargs: dict) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _type_problem(name: str, value, kind: str) -> str:
+    """Why a returned value of the wrong type is wrong, and what to return instead."""
+    shown, tname = _show(value), _type_name(value)
+    if kind == "kb":
+        return f"returned {shown}, a {tname}; memory_kb must return a Python float"
+    if type(value) is float:
+        return (f"returned a float ({shown}); {name} must return a Python int: use // "
+                f"(floor division) rather than /")
+    if type(value) is bool:
+        return f"returned a bool ({shown}); {name} must return a Python int"
+    if tname.startswith("numpy."):
+        return f"returned {tname}; return a Python int (e.g. int(x))"
+    if isinstance(value, int):
+        return f"returned a {tname} (a subclass of int); return a plain Python int"
+    return f"returned {shown}, a {tname}; {name} must return a plain Python int"
+
+
+# ---------------------------------------------------------------------------------------
+# Diagnosis: which catalogued mistake explains the student's answers
+# ---------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _candidates(target: str) -> tuple:
+    """(mistake, wrong version of `target`, whether the mistake is in `target` itself):
+    the target's own entries first, then entries in a function `target` reuses (a wrong
+    output size feeds conv_flops and pool_flops)."""
+    base = getattr(reference.FORMULAS, target)
+    own, reused = [], []
+    for m in mistakes.CATALOGUE:
+        if m.target == target:
+            own.append((m, m.wrong, True))  # as written: its float from / stays a float
+            continue
+        fn = getattr(mistakes.formulas_with(m), target)
+        if fn is not base:
+            reused.append((m, fn, False))
+    return tuple(own + reused)
+
+
+def _safe(fn, args):
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - a wrong formula may fail where the right one does not
+        return _OPAQUE
+
+
+def _mistake_phrase(name: str, mistake, own: bool) -> str:
+    if own:
+        return f"looks like it {mistake.description}"
+    return (f"looks like the output size it uses is wrong: it {mistake.description} "
+            f"(fix that in {mistake.target}, which {name} should reuse)")
+
+
+# ---------------------------------------------------------------------------------------
+# One check's calls of one student function
+# ---------------------------------------------------------------------------------------
+
+class _Probe:
+    """Calls one student function, remembers every answer, and turns failures into
+    feedback."""
+
+    def __init__(self, env: dict, name: str):
+        self.name = name
+        self.fn = student_function(env, name)
+        self.ref = getattr(reference, name)
+        self.signature = inspect.signature(self.ref)
+        self.kind = "kb" if name == "memory_kb" else "int"
+        self.observations: list[tuple[tuple, object]] = []  # (full args, plain value)
+        self.failures: list[tuple] = []  # ("value", args, kwargs, value, full) | ("message", text)
+        self.started = time.monotonic()
+
+    # -- calling ------------------------------------------------------------------------
+    def full_args(self, args: tuple, kwargs: dict) -> tuple:
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    def value(self, args: tuple, kwargs: dict) -> bool:
+        """Call with valid arguments; record the answer; whether it is right."""
+        value = call(self.fn, *args, timeout=TIMEOUT, **kwargs)
+        expected = self.ref(*args, **kwargs)  # only now: student code never sees it
+        full = self.full_args(args, kwargs)
+        self.observations.append((full, _plain(value)))
+        if _accepted(value, expected, self.kind):
+            return True
+        self.failures.append(("value", args, kwargs, value, full))
+        return False
+
+    def error(self, args: tuple, kwargs: dict, names: tuple = ()) -> bool:
+        """Call with invalid arguments: it must raise ValueError, whose message names one
+        of `names` (when given)."""
+        outcome, payload = call(self._catching(), *args, timeout=TIMEOUT, **kwargs)
+        sig = _signature(self.name, args, kwargs)
+        try:
+            self.ref(*args, **kwargs)
+            raise RuntimeError(f"grader bug: {sig} is valid for the reference")
+        except ValueError as err:
+            reason = str(err)
+        if outcome == "raised" and isinstance(payload, ValueError):
+            message = str(payload).lower()
+            if not names or any(n in message for n in names):
+                return True
+            self.failures.append(("message", (
+                f"`{sig}` raised ValueError({str(payload)!r}), but the message should name the "
+                f"offending argument ({names[0]}), since {reason}")))
+            return False
+        if outcome == "raised":
+            text = (f"`{sig}` raised {type(payload).__name__}, but it must raise ValueError, "
+                    f"since {reason}")
+        else:
+            text = f"`{sig}` returned {_show(payload)}, but it must raise ValueError, since {reason}"
+            if "larger than the padded input" in reason and exact_int(payload):
+                text += (". (The lecture's formula takes the floor, where int() and int(x / s) "
+                         "truncate toward zero; either way a kernel that does not fit the "
+                         "padded input is an error.)")
+        self.failures.append(("message", text))
+        return False
+
+    def _catching(self):
+        """The student's function, returning ("returned", value) or ("raised", error) so a
+        ValueError is an answer, not a failure; NotImplementedError and timeouts still reach
+        `call`."""
+        fn = self.fn
+
+        def wrapper(*args, **kwargs):
+            try:
+                return "returned", fn(*args, **kwargs)
+            except (NotImplementedError, AssertionError):
+                raise  # not implemented, timeouts, a lost sandbox: `call` words them
+            except Exception as err:  # noqa: BLE001 - the student's error is the answer
+                return "raised", err
+        wrapper.__name__ = self.name
+        return wrapper
+
+    # -- running cases ------------------------------------------------------------------
+    def cases(self, method: Callable, cases: list) -> None:
+        """Pinned cases: run them all (more answers, better diagnosis), then report."""
+        for case in cases:
+            method(self, *case)
+        if self.failures:
+            raise AssertionError(self.feedback(prefer_last=False))
+
+    def fuzz(self, method: Callable, strategy, max_examples: int) -> None:
+        """Hypothesis-drawn cases against the reference. Hypothesis shrinks a failure to a
+        small example; only this module's feedback for it reaches the student."""
+        stopped: list[AssertionError] = []
+
+        @settings(grading_settings(max_examples), verbosity=Verbosity.quiet,
+                  report_multiple_bugs=False,
+                  phases=(Phase.explicit, Phase.generate, Phase.shrink))
+        @given(strategy)
+        def run(case):
+            if stopped:
+                return
+            now = time.monotonic()
+            if self.failures and now > self.started + SHRINK_BUDGET:
+                return  # small enough; stop shrinking
+            if now > self.started + CHECK_BUDGET:
+                stopped.append(AssertionError(
+                    f"`{self.name}` is far too slow: {len(self.observations)} calls took "
+                    f"over {CHECK_BUDGET:g} s"))
+                return
+            try:
+                ok = method(self, *case)
+            except StudentTimeout as err:
+                stopped.append(err)
+                return
+            except AssertionError as err:  # the student's exception, phrased by `call`
+                self.failures.append(("message", str(err)))
+                raise _Mismatch() from None
+            if not ok:
+                raise _Mismatch()
+
+        try:
+            run()
+        except Exception:  # noqa: BLE001 - Hypothesis's report (or Flaky) is not for students
+            if not self.failures and not stopped:
+                raise  # a grader bug, not the student's
+        if stopped:
+            raise AssertionError(str(stopped[0])) from None
+        if self.failures:
+            raise AssertionError(self.feedback(prefer_last=True)) from None
+
+    # -- feedback -----------------------------------------------------------------------
+    def feedback(self, prefer_last: bool) -> str:
+        chosen = self.failures[-1] if prefer_last else self.failures[0]
+        if chosen[0] == "message":
+            return chosen[1]
+        value_failures = [f for f in self.failures if f[0] == "value"]
+        diagnosis = self.diagnose(value_failures, prefer_last)
+        if diagnosis is not None:
+            mistake, own, (_, args, kwargs, value, _) = diagnosis
+            return (f"`{_signature(self.name, args, kwargs)}` returned {_show(value)}: "
+                    f"{_mistake_phrase(self.name, mistake, own)}.")
+        _, args, kwargs, value, full = chosen
+        sig = _signature(self.name, args, kwargs)
+        loose = self.kind == "kb"
+        right_type = type(value) in ((int, float) if loose else (int,))
+        if not right_type:
+            text = f"`{sig}` {_type_problem(self.name, value, self.kind)}"
+            expected = self.ref(*full)
+            if _plain(value) is _OPAQUE or not _agree(_plain(value), expected, loose=True):
+                text += f"; the value is off too. Hint: {HINTS[self.name]}"
+            return text
+        return (f"`{sig}` returned {_show(value)}, which is not what the lecture's formula "
+                f"gives. Hint: {HINTS[self.name]}")
+
+    def diagnose(self, value_failures: list, prefer_last: bool):
+        """(mistake, own, failure) for the catalogued mistake that reproduces at least one
+        failing answer and agrees with the most answers overall; None if none does."""
+        loose = self.kind == "kb"
+        best, best_score = None, -1
+        for mistake, fn, own in _candidates(self.name):
+            explained = []
+            for failure in value_failures:
+                full, value = failure[4], _plain(failure[3])
+                predicted = _safe(fn, full)
+                if (_agree(predicted, value, loose)
+                        and not _agree(predicted, self.ref(*full), loose)):
+                    explained.append(failure)
+            if not explained:
+                continue
+            score = sum(_agree(_safe(fn, full), value, loose)
+                        for full, value in self.observations)
+            if score > best_score:
+                chosen = explained[-1] if prefer_last else explained[0]
+                best, best_score = (mistake, own, chosen), score
+        return best
+
+
+def _case(*args, **kwargs):
+    return args, kwargs
+
+
+def _err(*args, names=(), **kwargs):
+    return args, kwargs, names
+
+
+def _as_case(strategy):
+    """A strategy of argument tuples as (args, kwargs) cases."""
+    return strategy.map(lambda args: (tuple(args), {}))
+
+
+# Words a ValueError's message may use for an argument (the contract: it names it).
+KERNEL_FIT = ("kernel", "size", "input", "padding", "height", "width")
+
+
+# ---------------------------------------------------------------------------------------
+# conv_output_size
+# ---------------------------------------------------------------------------------------
+
+def check_conv_output_size_lecture(env):
+    """The lecture's layers and the edge cases: floor, kernel = padded input, big strides."""
+    _Probe(env, "conv_output_size").cases(_Probe.value, [
+        _case(227, 11, stride=4, padding=2),  # AlexNet conv1
+        _case(27, 5, padding=2),              # AlexNet conv2
+        _case(224, 3, 1, 1),                  # VGG
+        _case(28, 5, 1, 2),                   # LeNet conv1
+        _case(32, 5, 1, 2),                   # P != S: one-sided padding shows
+        _case(10, 3, 2, 0),                   # 7 / 2: floor, not ceil
+        _case(5, 2, 2, 0),                    # 3 / 2: / gives a float
+        _case(7, 7),                          # kernel = input: one output
+        _case(5, 7, 1, 1),                    # kernel = padded input: one output
+        _case(10, 2, 5, 0),                   # stride > kernel skips inputs
+        _case(11, 3, 7, 1),
+    ])
+
+
+def check_conv_output_size_random(env):
+    _Probe(env, "conv_output_size").fuzz(
+        _Probe.value, _as_case(strategies.conv_args()), max_examples=80)
+
+
+def check_conv_output_size_errors(env):
+    probe = _Probe(env, "conv_output_size")
+    probe.cases(_Probe.error, [
+        _err(3, 6, 4, 0, names=KERNEL_FIT),   # truncation would give 1
+        _err(2, 5, 2, 1, names=KERNEL_FIT),   # floor gives 0, truncation 1
+        _err(10, 0, names=("kernel",)),
+        _err(10, -3, 2, names=("kernel",)),
+        _err(10, 3, 0, names=("stride",)),
+        _err(10, 3, -1, names=("stride",)),
+        _err(10, 3, 1, -1, names=("padding",)),
+        _err(0, 1, names=("size", "input", "kernel")),
+        _err(-5, 3, names=("size", "input", "kernel")),
+    ])
+    probe.fuzz(_Probe.error,
+               strategies.invalid_conv_args().map(lambda a: (a[:4], {}, ())), max_examples=40)
+
+
+# ---------------------------------------------------------------------------------------
+# pool_output_size
+# ---------------------------------------------------------------------------------------
+
+def check_pool_output_size_lecture(env):
+    """The lecture's pools, the stride default (None means the kernel) and edge cases."""
+    _Probe(env, "pool_output_size").cases(_Probe.value, [
+        _case(55, 3, 2),              # AlexNet pool1
+        _case(224, 2, 2),             # VGG pool1
+        _case(224, 2),                # stride omitted: stride = kernel
+        _case(7, 3),
+        _case(9, 3, stride=None),
+        _case(13, 3, None, 1),
+        _case(10, 3, 2, 1),           # 9 / 2: floor, not ceil
+        _case(4, 4),                  # kernel = input: one output
+        _case(3, 5, None, 1),         # kernel = padded input
+        _case(9, 2, 5, 0),            # stride > kernel
+    ])
+
+
+def check_pool_output_size_random(env):
+    _Probe(env, "pool_output_size").fuzz(
+        _Probe.value, _as_case(strategies.pool_args()), max_examples=80)
+
+
+def check_pool_output_size_errors(env):
+    probe = _Probe(env, "pool_output_size")
+    probe.cases(_Probe.error, [
+        _err(8, 3, None, 2, names=("padding",)),   # padding > kernel // 2
+        _err(8, 2, 2, 2, names=("padding",)),
+        _err(8, 1, 1, 1, names=("padding",)),
+        _err(3, 6, 4, 0, names=KERNEL_FIT),        # truncation would give 1
+        _err(10, 0, names=("kernel",)),
+        _err(10, 3, 0, names=("stride",)),
+        _err(10, 2, -2, names=("stride",)),
+        _err(10, 3, None, -1, names=("padding",)),
+        _err(0, 1, names=("size", "input", "kernel")),
+    ])
+    invalid = st.one_of(
+        strategies.invalid_pool_padding().map(lambda a: (a, {}, ())),
+        strategies.invalid_conv_args().map(lambda a: (a[:4], {}, ())),
+    )
+    probe.fuzz(_Probe.error, invalid, max_examples=40)
+
+
+# ---------------------------------------------------------------------------------------
+# conv_params
+# ---------------------------------------------------------------------------------------
+
+_channels = st.integers(1, 512)
+
+
+def check_conv_params_values(env):
+    probe = _Probe(env, "conv_params")
+    probe.cases(_Probe.value, [
+        _case(3, 64, 11),             # AlexNet conv1
+        _case(64, 192, 5),            # AlexNet conv2
+        _case(256, 512, 3),           # VGG
+        _case(1, 20, 5),              # LeNet conv1
+        _case(5, 2, 3),               # Cin != Cout
+        _case(16, 4, 1, bias=True),
+    ])
+    probe.fuzz(_Probe.value, _as_case(st.tuples(_channels, _channels, st.integers(1, 11))),
+               max_examples=50)
+
+
+def check_conv_params_no_bias(env):
+    probe = _Probe(env, "conv_params")
+    probe.cases(_Probe.value, [
+        _case(3, 64, 11, bias=False),
+        _case(64, 128, 3, bias=False),
+        _case(7, 5, 1, bias=False),
+    ])
+    probe.fuzz(_Probe.value,
+               st.tuples(_channels, _channels, st.integers(1, 11)).map(
+                   lambda a: (a, {"bias": False})), max_examples=40)
+
+
+def check_conv_params_errors(env):
+    probe = _Probe(env, "conv_params")
+    probe.cases(_Probe.error, [
+        _err(0, 64, 3, names=("in_channels", "in channels")),
+        _err(-1, 2, 3, names=("in_channels", "in channels")),
+        _err(3, 0, 3, names=("out_channels", "out channels")),
+        _err(3, 64, 0, names=("kernel",)),
+        _err(3, 64, -2, bias=False, names=("kernel",)),
+    ])
+
+
+# ---------------------------------------------------------------------------------------
+# conv_flops
+# ---------------------------------------------------------------------------------------
+
+def check_conv_flops_lecture(env):
+    """The lecture's layers, non-square inputs, kernel = padded input, big strides."""
+    _Probe(env, "conv_flops").cases(_Probe.value, [
+        _case(3, 227, 227, 64, 11, stride=4, padding=2),   # AlexNet conv1
+        _case(64, 27, 27, 192, 5, 1, 2),                   # AlexNet conv2
+        _case(3, 224, 224, 64, 3, 1, 1),                   # VGG conv1_1
+        _case(1, 28, 28, 20, 5, padding=2),                # LeNet conv1
+        _case(3, 227, 200, 64, 11, 4, 2),                  # non-square
+        _case(1, 28, 20, 6, 5),
+        _case(8, 10, 6, 4, 3, 2, 0),
+        _case(2, 5, 9, 3, 7, 1, 1),                        # kernel = padded height
+        _case(4, 16, 12, 8, 2, 5, 0),                      # stride > kernel
+    ])
+
+
+def check_conv_flops_random(env):
+    _Probe(env, "conv_flops").fuzz(
+        _Probe.value, _as_case(strategies.conv_layer()), max_examples=60)
+
+
+@st.composite
+def _invalid_conv_flops(draw):
+    """conv_flops arguments with one out of range (either spatial dimension, or a channel)."""
+    cin, h, w, cout, k, s, p = draw(strategies.conv_layer())
+    which = draw(st.sampled_from(["height", "width", "in_channels", "out_channels"]))
+    if which == "in_channels":
+        cin = draw(st.integers(-3, 0))
+    elif which == "out_channels":
+        cout = draw(st.integers(-3, 0))
+    else:
+        size, k, s, p, _ = draw(strategies.invalid_conv_args())
+        h, w = (size, w + k) if which == "height" else (h + k, size)
+    return (cin, h, w, cout, k, s, p), {}, ()
+
+
+def check_conv_flops_errors(env):
+    probe = _Probe(env, "conv_flops")
+    probe.cases(_Probe.error, [
+        _err(0, 32, 32, 16, 3, names=("in_channels", "in channels")),
+        _err(3, 32, 32, 0, 3, names=("out_channels", "out channels")),
+        _err(3, 4, 32, 16, 7, names=KERNEL_FIT),           # fits the width only
+        _err(3, 32, 3, 16, 6, 4, 0, names=KERNEL_FIT),     # truncation would give 1
+        _err(3, 32, 32, 16, 3, 0, names=("stride",)),
+        _err(3, 32, 32, 16, 3, 1, -1, names=("padding",)),
+        _err(3, 32, 32, 16, 0, names=("kernel",)),
+    ])
+    probe.fuzz(_Probe.error, _invalid_conv_flops(), max_examples=30)
+
+
+# ---------------------------------------------------------------------------------------
+# pool_flops
+# ---------------------------------------------------------------------------------------
+
+@st.composite
+def _pool_layer(draw):
+    """pool_flops arguments, non-square, stride sometimes None."""
+    height, kernel, stride, padding = draw(strategies.pool_args())
+    width = draw(st.integers(max(1, kernel - 2 * padding), 64))
+    channels = draw(st.integers(1, 64))
+    return (channels, height, width, kernel, stride, padding), {}
+
+
+def check_pool_flops_lecture(env):
+    _Probe(env, "pool_flops").cases(_Probe.value, [
+        _case(64, 55, 55, 3, 2),           # AlexNet pool1
+        _case(64, 224, 224, 2, 2),         # VGG pool1
+        _case(64, 224, 224, 2),            # stride omitted: stride = kernel
+        _case(3, 7, 9, 3),                 # non-square, default stride
+        _case(6, 28, 20, 2, stride=None),
+        _case(5, 13, 9, 3, None, 1),
+        _case(2, 10, 7, 3, 2, 1),          # floor, not ceil
+        _case(2, 9, 11, 2, 5, 0),          # stride > kernel
+        _case(3, 4, 6, 4),                 # kernel = height
+    ])
+
+
+def check_pool_flops_random(env):
+    _Probe(env, "pool_flops").fuzz(_Probe.value, _pool_layer(), max_examples=60)
+
+
+@st.composite
+def _invalid_pool_flops(draw):
+    c, h, w, k, s, p = draw(_pool_layer())[0]
+    which = draw(st.sampled_from(["channels", "padding", "height", "width"]))
+    if which == "channels":
+        c = draw(st.integers(-3, 0))
+    elif which == "padding":
+        size, k, s, p = draw(strategies.invalid_pool_padding())
+        h, w = size, size + 1
+    else:
+        size, k, s, p, _ = draw(strategies.invalid_conv_args())
+        h, w = (size, w + k) if which == "height" else (h + k, size)
+    return (c, h, w, k, s, p), {}, ()
+
+
+def check_pool_flops_errors(env):
+    probe = _Probe(env, "pool_flops")
+    probe.cases(_Probe.error, [
+        _err(0, 8, 8, 2, names=("channels",)),
+        _err(3, 8, 8, 3, None, 2, names=("padding",)),
+        _err(3, 8, 2, 3, names=KERNEL_FIT),               # fits the height only
+        _err(3, 8, 8, 2, 0, names=("stride",)),
+        _err(3, 8, 8, 0, names=("kernel",)),
+    ])
+    probe.fuzz(_Probe.error, _invalid_pool_flops(), max_examples=30)
+
+
+# ---------------------------------------------------------------------------------------
+# fc_params, fc_flops, memory_kb
+# ---------------------------------------------------------------------------------------
+
+_features = st.integers(1, 100_000)
+
+
+def check_fc_params_values(env):
+    probe = _Probe(env, "fc_params")
+    probe.cases(_Probe.value, [
+        _case(9216, 4096),            # AlexNet fc6
+        _case(4096, 1000),            # fc8
+        _case(800, 500),              # LeNet fc1
+        _case(7, 3, bias=True),
+    ])
+    probe.fuzz(_Probe.value, _as_case(st.tuples(_features, _features)), max_examples=50)
+
+
+def check_fc_params_no_bias(env):
+    probe = _Probe(env, "fc_params")
+    probe.cases(_Probe.value, [_case(9216, 4096, bias=False), _case(3, 7, bias=False)])
+    probe.fuzz(_Probe.value, st.tuples(_features, _features).map(
+        lambda a: (a, {"bias": False})), max_examples=40)
+
+
+def check_fc_params_errors(env):
+    _Probe(env, "fc_params").cases(_Probe.error, [
+        _err(0, 10, names=("in_features", "in features")),
+        _err(-3, 4, names=("in_features", "in features")),
+        _err(10, 0, names=("out_features", "out features")),
+        _err(10, -1, bias=False, names=("out_features", "out features")),
+    ])
+
+
+def check_fc_flops_values(env):
+    probe = _Probe(env, "fc_flops")
+    probe.cases(_Probe.value, [_case(9216, 4096), _case(4096, 4096), _case(800, 500),
+                               _case(3, 7)])
+    probe.fuzz(_Probe.value, _as_case(st.tuples(_features, _features)), max_examples=50)
+
+
+def check_fc_flops_errors(env):
+    _Probe(env, "fc_flops").cases(_Probe.error, [
+        _err(0, 10, names=("in_features", "in features")),
+        _err(10, 0, names=("out_features", "out features")),
+        _err(-2, -2),
+    ])
+
+
+def check_memory_kb_values(env):
+    probe = _Probe(env, "memory_kb")
+    probe.cases(_Probe.value, [
+        _case(64 * 56 * 56),          # AlexNet conv1's output
+        _case(3 * 224 * 224),         # VGG's input
+        _case(4096), _case(1000), _case(250), _case(1), _case(0),
+    ])
+    probe.fuzz(_Probe.value, _as_case(st.tuples(st.integers(0, 10**9))), max_examples=50)
+
+
+def check_memory_kb_errors(env):
+    _Probe(env, "memory_kb").cases(_Probe.error, [
+        _err(-1, names=("num_elements", "elements")),
+        _err(-1024, names=("num_elements", "elements")),
+    ])
+
+
+# ---------------------------------------------------------------------------------------
+# cost_table
+# ---------------------------------------------------------------------------------------
+
+def _cell_problem(column: str, value, expected) -> str | None:
+    """None if `value` is right for this column, else what is wrong with its type, or ""
+    for a wrong value of the right type."""
+    if column == "output_shape":
+        if type(value) not in (tuple, list):
+            return (f"is a {_type_name(value)}; use a tuple such as (C, H, W), or (N,) after "
+                    f"flatten and fc")
+        bad = [v for v in value if not exact_int(v)]
+        if bad:
+            return (f"holds a {_type_name(bad[0])} ({_show(bad[0])}); sizes must be Python "
+                    f"ints (use // rather than /)")
+        return None if (len(value) == len(expected)
+                        and all(int(v) == e for v, e in zip(value, expected))) else ""
+    if column == "memory_kb":
+        if type(value) not in (int, float):
+            return f"is a {_type_name(value)}; use a Python float"
+        return None if _accepted(value, expected, "kb") else ""
+    if not exact_int(value):
+        return f"is {_show(value)}, a {_type_name(value)}; counts must be Python ints"
+    return None if int(value) == expected else ""
+
+
+def _row_label(index: int, layer: dict) -> str:
+    name = layer.get("name")
+    what = f"a {layer['type']} layer"
+    return f"row {index} ({name!r}, {what})" if name else f"row {index} ({what})"
+
+
+def _table_feedback(table, input_shape, layers, context: str) -> str | None:
+    """None if the student's table is right, else feedback naming the first wrong row and
+    column and, where one fits, the catalogued mistake that reproduces the table."""
+    expected_rows = reference.cost_table(input_shape, layers)  # after the student's call
+    if type(table) not in (list, tuple):
+        return (f"{context} returned {_show(table)}, a {_type_name(table)}; return a list "
+                f"with one dict per layer")
+    if len(table) != len(layers):
+        return (f"{context} returned {len(table)} rows for {len(layers)} layers; return one "
+                f"row per layer, in order")
+    cells = {}  # (row, column) -> plain value, for the diagnosis
+    first_wrong = None
+    for i, (row, expected, layer) in enumerate(zip(table, expected_rows, layers), 1):
+        label = _row_label(i, layer)
+        if type(row) is not dict:
+            return f"{context}: {label} is a {_type_name(row)}; each row must be a dict"
+        missing = [c for c in COLUMNS if not dict.__contains__(row, c)]
+        if missing:
+            return (f"{context}: {label} has no {', '.join(repr(c) for c in missing)}; each "
+                    f"row needs the keys {', '.join(COLUMNS)}")
+        name, kind = dict.get(row, "name"), dict.get(row, "type")
+        if "name" in layer and not (type(name) is str and name == layer["name"]):
+            return (f"{context}: {label} has name {_show(name)}; use the layer's own "
+                    f"'name' where it has one")
+        if not (type(kind) is str and kind == layer["type"]):
+            return (f"{context}: {label} has type {_show(kind)}; use the layer's 'type' "
+                    f"({layer['type']!r})")
+        for column in NUMERIC_COLUMNS:
+            value = dict.get(row, column)
+            cells[(i - 1, column)] = _plain(value)
+            if first_wrong is None:
+                problem = _cell_problem(column, value, expected[column])
+                if problem is not None:
+                    first_wrong = (i, column, value, problem, label)
+    if first_wrong is None:
+        return None
+    i, column, value, problem, label = first_wrong
+    where = f"{context}: {label}, column '{column}'"
+    mistake = _table_mistake(cells, expected_rows, input_shape, layers, i - 1, column)
+    if mistake is not None:
+        return (f"{where} is wrong (you gave {_show(value)}): looks like {mistake.target} "
+                f"{mistake.description}.")
+    if problem:
+        return f"{where} {problem}"
+    return (f"{where} is wrong (you gave {_show(value)}). Hint: {TABLE_HINTS[column]}")
+
+
+def _table_mistake(cells, expected_rows, input_shape, layers, row, column):
+    """The catalogued mistake whose whole wrong table reproduces the student's cell at
+    (row, column) and agrees with the most of the student's other cells."""
+    best, best_score = None, -1
+    for mistake in mistakes.CATALOGUE:
+        try:
+            predicted = mistakes.wrong_table(mistake, input_shape, layers)
+        except Exception:  # noqa: BLE001 - a wrong formula may fail on the network
+            continue
+        if len(predicted) != len(expected_rows):
+            continue
+        loose = column == "memory_kb"
+        cell = predicted[row][column]
+        if (not _agree(cell, cells[(row, column)], loose)
+                or _agree(cell, expected_rows[row][column], loose)):
+            continue
+        score = sum(_agree(predicted[r][c], v, c == "memory_kb") for (r, c), v in cells.items())
+        if score > best_score:
+            best, best_score = mistake, score
+    return best
+
+
+def _check_table(env, input_shape, layers, context: str) -> None:
     fn = student_function(env, "cost_table")
-    rows = call(fn, ref.ALEXNET_INPUT, [dict(layer) for layer in ref.ALEXNET_LAYERS])
-    want = ref.cost_table(ref.ALEXNET_INPUT, ref.ALEXNET_LAYERS)
-    if not isinstance(rows, list) or len(rows) != len(want):
-        raise AssertionError("`cost_table` must return a list with one row per layer")
-    for got, exp in zip(rows, want):
-        for key in ("output_shape", "memory_kb", "params", "flops"):
-            if not isinstance(got, dict) or not same_value(got.get(key), exp[key]):
-                raise AssertionError(f"`cost_table` on AlexNet: row {exp['name']} has a wrong {key}")
+    # The student gets copies: a table that edits the layers cannot change the expected one.
+    table = call(fn, tuple(input_shape), copy.deepcopy(layers), timeout=TIMEOUT)
+    feedback = _table_feedback(table, tuple(input_shape), layers, context)
+    if feedback:
+        raise AssertionError(feedback)
 
 
-QUESTIONS = {
-    "conv_output_size": [check_conv_output_size_values],
-    "pool_output_size": [check_pool_output_size_values],
-    "conv_params": [check_conv_params_values],
-    "conv_flops": [check_conv_flops_values],
-    "pool_flops": [check_pool_flops_values],
-    "fc_params": [check_fc_params_values],
-    "fc_flops": [check_fc_flops_values],
-    "memory_kb": [check_memory_kb_values],
-    "cost_table": [check_cost_table_alexnet],
+def check_cost_table_lenet(env):
+    _check_table(env, reference.LENET5_INPUT, reference.LENET5_LAYERS,
+                 f"cost_table on the lecture's LeNet-5 (input {reference.LENET5_INPUT})")
+
+
+def check_cost_table_alexnet_vgg16(env):
+    _check_table(env, reference.ALEXNET_INPUT, reference.ALEXNET_LAYERS,
+                 f"cost_table on the lecture's AlexNet (input {reference.ALEXNET_INPUT})")
+    _check_table(env, reference.VGG16_INPUT, reference.VGG16_LAYERS,
+                 f"cost_table on the lecture's VGG-16 (input {reference.VGG16_INPUT})")
+
+
+@st.composite
+def _network(draw):
+    """A small valid (input_shape, layers): conv and pool layers, flatten, then fc layers;
+    optional keys (name, stride, padding, bias) sometimes left to their defaults."""
+    shape = (draw(st.integers(1, 8)), draw(st.integers(4, 40)), draw(st.integers(4, 40)))
+    input_shape, layers = shape, []
+
+    def optional(layer, key, value, default):
+        if value != default or draw(st.booleans()):
+            layer[key] = value
+
+    for index in range(1, draw(st.integers(1, 4)) + 1):
+        _, h, w = shape
+        if draw(st.booleans()):
+            padding = draw(st.integers(0, 2))
+            kernel = draw(st.integers(1, min(7, min(h, w) + 2 * padding)))
+            layer = {"type": "conv", "out_channels": draw(st.integers(1, 32)), "kernel": kernel}
+            optional(layer, "stride", draw(st.integers(1, kernel + 2)), 1)
+            optional(layer, "padding", padding, 0)
+            optional(layer, "bias", draw(st.booleans()), True)
+        else:
+            kernel = draw(st.integers(1, min(4, h, w)))
+            layer = {"type": "pool", "kernel": kernel}
+            optional(layer, "stride", draw(st.none() | st.integers(1, kernel + 1)), None)
+            optional(layer, "padding", draw(st.integers(0, kernel // 2)), 0)
+        if draw(st.booleans()):
+            layer["name"] = f"{layer['type']}_{index}"
+        layers.append(layer)
+        shape = reference.layer_costs(shape, layer)[0]
+    layers.append({"type": "flatten", "name": "flatten"} if draw(st.booleans())
+                  else {"type": "flatten"})
+    for index in range(1, draw(st.integers(1, 2)) + 1):
+        layer = {"type": "fc", "out_features": draw(st.integers(1, 64))}
+        optional(layer, "bias", draw(st.booleans()), True)
+        if draw(st.booleans()):
+            layer["name"] = f"fc_{index}"
+        layers.append(layer)
+    return input_shape, layers
+
+
+def check_cost_table_random(env):
+    fn = student_function(env, "cost_table")
+    failures: list[str] = []
+    stopped: list[AssertionError] = []
+    started = time.monotonic()
+
+    @settings(grading_settings(25), verbosity=Verbosity.quiet, report_multiple_bugs=False,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @given(_network())
+    def run(network):
+        if stopped or (failures and time.monotonic() > started + SHRINK_BUDGET):
+            return
+        input_shape, layers = network
+        context = f"cost_table({input_shape!r}, {layers!r})"
+        try:
+            table = call(fn, input_shape, copy.deepcopy(layers), timeout=TIMEOUT)
+        except StudentTimeout as err:
+            stopped.append(err)
+            return
+        except AssertionError as err:
+            failures.append(str(err))
+            raise _Mismatch() from None
+        feedback = _table_feedback(table, input_shape, layers, context)
+        if feedback:
+            failures.append(feedback)
+            raise _Mismatch()
+
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - Hypothesis's report is not for students
+        if not failures and not stopped:
+            raise
+    if stopped:
+        raise AssertionError(str(stopped[0])) from None
+    if failures:
+        raise AssertionError(failures[-1]) from None
+
+
+# ---------------------------------------------------------------------------------------
+
+QUESTIONS: dict[str, list[Callable[[dict], None]]] = {
+    "conv_output_size": [check_conv_output_size_lecture, check_conv_output_size_random,
+                         check_conv_output_size_errors],
+    "pool_output_size": [check_pool_output_size_lecture, check_pool_output_size_random,
+                         check_pool_output_size_errors],
+    "conv_params": [check_conv_params_values, check_conv_params_no_bias,
+                    check_conv_params_errors],
+    "conv_flops": [check_conv_flops_lecture, check_conv_flops_random, check_conv_flops_errors],
+    "pool_flops": [check_pool_flops_lecture, check_pool_flops_random, check_pool_flops_errors],
+    "fc_params": [check_fc_params_values, check_fc_params_no_bias, check_fc_params_errors],
+    "fc_flops": [check_fc_flops_values, check_fc_flops_errors],
+    "memory_kb": [check_memory_kb_values, check_memory_kb_errors],
+    "cost_table": [check_cost_table_lenet, check_cost_table_alexnet_vgg16,
+                   check_cost_table_random],
 }

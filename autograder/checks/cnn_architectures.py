@@ -1,0 +1,316 @@
+"""Hidden checks for `cnn_architectures`: AlexNet, VGG and ResNet built to torchvision's layout.
+
+Three kinds of evidence, for every network:
+- structure: state_dict keys and shapes and the parameter count equal the reference's
+  (the big models are built on the meta device, which allocates nothing);
+- function: the reference's weights, randomized together with BatchNorm's running
+  statistics, load strictly into the student's model, and eval-mode outputs agree at more
+  than one input size. Random BatchNorm statistics matter: with the default ones (mean 0,
+  variance 1) a ReLU moved across a BatchNorm changes nothing, and such mistakes would pass;
+- training: a few SGD steps of the student's own resnet18 and vgg11_bn lower the loss.
+When outputs differ, the feedback names the first submodule whose output differs.
+"""
+from __future__ import annotations
+
+import torch
+
+from autograder.checks.common import exact_int
+from autograder.checks.torch_utils import (
+    ENV_REF, describe, max_rel_error, pick_device, probe_structure, reference_model,
+    run_probe, shape_str, structure, build_on_meta, traced_names, forward_all)
+from solutions import cnn_architectures as reference
+
+REFERENCE = vars(reference)
+SEED = 2024
+RTOL = {torch.float64: 1e-7, torch.float32: 1e-4}
+
+
+def spec(builder: str, *args, **kwargs) -> dict:
+    return {"builder": builder, "args": list(args), "kwargs": kwargs}
+
+
+def env_name(name: str) -> dict:
+    return {ENV_REF: name}
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+_STRUCTURES: dict[str, dict] = {}
+
+
+def reference_structure(s: dict) -> dict:
+    key = repr(s)
+    if key not in _STRUCTURES:
+        _STRUCTURES[key] = structure(build_on_meta(REFERENCE, s))
+    return _STRUCTURES[key]
+
+
+_LAYOUT_HINTS = {
+    "features.": "`features` numbers its layers as torchvision does: for each number in the "
+                 "configuration a 3x3 conv (padding 1), [BatchNorm,] ReLU; for each 'M' a "
+                 "2x2 max pool",
+    "classifier.": "torchvision's classifier is Linear, ReLU, Dropout, Linear, ReLU, Dropout, "
+                   "Linear for VGG and Dropout, Linear, ReLU, Dropout, Linear, ReLU, Linear "
+                   "for AlexNet",
+}
+
+
+def _key_hint(key: str, missing: bool) -> str:
+    if "downsample" in key:
+        if not missing:
+            return ("a projection shortcut (`downsample`) is needed only when the stride or "
+                    "the number of channels changes; otherwise the shortcut is the identity")
+        if key.startswith("downsample.1") or ".downsample.1" in key:
+            return "the projection shortcut is a 1x1 conv (no bias) followed by BatchNorm"
+        return ("the block needs a projection shortcut `downsample` (1x1 conv with the "
+                "block's stride, then BatchNorm) when the stride or the channels change")
+    if key.endswith(".bias") and missing is False and ("conv" in key or "downsample.0" in key):
+        return "ResNet's convs have no bias (bias=False): BatchNorm's shift replaces it"
+    for prefix, hint in _LAYOUT_HINTS.items():
+        if key.startswith(prefix):
+            return hint
+    if "running_mean" in key or key.endswith("num_batches_tracked"):
+        return "check where your BatchNorm layers are"
+    return "module names and nesting must be torchvision's"
+
+
+def compare_structure(got: dict, want: dict, what: str) -> None:
+    have = dict((k, tuple(v)) for k, v in got["shapes"])
+    need = dict((k, tuple(v)) for k, v in want["shapes"])
+    missing = [k for k in need if k not in have]
+    extra = [k for k in have if k not in need]
+    if missing or extra:
+        parts = []
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            parts.append(f"it lacks the key `{missing[0]}`{more}")
+        if extra:
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            parts.append(f"it has an unexpected key `{extra[0]}`{more}")
+        first, is_missing = (missing[0], True) if missing else (extra[0], False)
+        raise AssertionError(f"{what}: the state_dict does not match torchvision's: "
+                             f"{'; '.join(parts)}. Hint: {_key_hint(first, is_missing)}")
+    for k in need:
+        if have[k] != need[k]:
+            raise AssertionError(
+                f"{what}: `{k}` has shape {shape_str(have[k])}, which is not torchvision's "
+                "shape for it: check the layer's channels and kernel size")
+    n, m = got["num_params"], want["num_params"]
+    if not exact_int(n) or n != m:
+        raise AssertionError(f"{what} has {n:,} parameters, {'more' if n > m else 'fewer'} "
+                             "than torchvision's (a parameter outside the state_dict?)")
+
+
+def check_structure(env, specs: list[dict]) -> None:
+    for s in specs:
+        got = run_probe(env, "probe_structure", s)
+        compare_structure(got, reference_structure(s), f"`{describe(s)}`")
+
+
+# --- outputs with the reference's weights -------------------------------------------------------
+
+def _divergence(got: dict, want: dict, names: list[str], rtol: float) -> str:
+    """Where the student's forward first departs from the reference's."""
+    previous = None
+    ref_order = [n for n in want["order"] if n in names]
+    for name in ref_order:
+        if name not in got["trace"]:
+            return (f"`{name}` is never called in your forward, or its output is not a tensor")
+        if max_rel_error(got["trace"][name], want["trace"][name]) > rtol:
+            children = [n for n in ref_order if n.startswith(name + ".")]
+            if children and all(max_rel_error(got["trace"][c], want["trace"][c]) <= rtol
+                                for c in children if c in got["trace"]) \
+                    and all(c in got["trace"] for c in children):
+                return (f"the layers inside `{name}` compute the right values, but `{name}`'s "
+                        "output differs: check how its forward combines them (the residual "
+                        "add, the shortcut, the ReLU after the add, pooling)")
+            where = f"between `{previous}` and `{name}`" if previous else f"before `{name}`"
+            return (f"the first layer whose output differs is `{name}`; everything before it "
+                    f"matches, so look {where} (a ReLU, a pool, the order of operations, "
+                    "a stride or padding)")
+        previous = name
+    return ("every layer's output matches, but the final output differs: check the end of "
+            "forward (pooling, flatten, the classifier)")
+
+
+def check_outputs(env, s: dict, sizes: list[tuple[int, int]], dtype=torch.float64,
+                  channels: int = 3, batch: int = 2) -> None:
+    what = f"`{describe(s)}`"
+    ref_model = reference_model(REFERENCE, s, SEED, dtype)
+    g = torch.Generator().manual_seed(SEED + 1)
+    inputs = [torch.randn(batch, channels, h, w, generator=g, dtype=dtype) for h, w in sizes]
+    rtol = RTOL[dtype]
+    want = forward_all(ref_model, inputs, "the reference", None, 60)
+    state = ref_model.state_dict()
+    got = run_probe(env, "probe_forward", s, state, inputs)
+    for x, out, ref_out in zip(inputs, got["outputs"], want["outputs"]):
+        shown = "x".join(str(d) for d in x.shape)
+        if tuple(out.shape) != tuple(ref_out.shape):
+            raise AssertionError(f"{what} maps a {shown} input to shape {shape_str(out.shape)}, "
+                                 "which is not the reference's output shape")
+        err = max_rel_error(out, ref_out)
+        if err > rtol:
+            names = traced_names(ref_model)
+            want_t = forward_all(ref_model, inputs[:1], "the reference", names, 60)
+            got_t = run_probe(env, "probe_forward", s, state, inputs[:1], names)
+            where = _divergence(got_t, want_t, names, rtol)
+            raise AssertionError(
+                f"{what} with torchvision-layout weights loaded computes different outputs "
+                f"(eval mode, a {shown} input; largest difference {err:.3g} of the output's "
+                f"scale): {where}")
+
+
+def check_block_outputs(env, s: dict, in_channels: int, stride: int) -> None:
+    what = f"`{describe(s)}`"
+    size = (9, 11)
+    check_outputs(env, s, [size], channels=in_channels)
+    got = run_probe(env, "probe_structure", s)
+    want = reference_structure(s)
+    if got["has_downsample"] != want["has_downsample"]:
+        need = "needs" if want["has_downsample"] else "must not have"
+        raise AssertionError(f"{what} {need} a projection shortcut `downsample`: it is used "
+                             "exactly when the stride or the number of channels changes")
+
+
+# --- the questions ------------------------------------------------------------------------------
+
+def check_alexnet_structure(env):
+    check_structure(env, [spec("AlexNet"), spec("AlexNet", num_classes=10)])
+
+
+def check_alexnet_dropout(env):
+    s = spec("AlexNet", num_classes=10)
+    got = run_probe(env, "probe_structure", s)["dropout"]
+    want = reference_structure(s)["dropout"]
+    if sorted(p for _, p in got) != sorted(p for _, p in want):
+        raise AssertionError("`AlexNet`'s classifier uses two nn.Dropout(p=0.5) layers, one "
+                             "before each of its first two Linear layers, as torchvision's")
+
+
+def check_alexnet_outputs(env):
+    check_outputs(env, spec("AlexNet", num_classes=10), [(224, 224), (131, 163)],
+                  dtype=torch.float32)
+
+
+def check_vgg_configs(env):
+    got = env.get("VGG_CONFIGS")
+    if type(got) is not dict:
+        raise AssertionError("`VGG_CONFIGS` must be a dict from 'vgg11', 'vgg13', 'vgg16', "
+                             "'vgg19' to lists of ints and 'M'")
+    for name, want in reference.VGG_CONFIGS.items():
+        row = got.get(name)
+        if type(row) is not list:
+            raise AssertionError(f"`VGG_CONFIGS[{name!r}]` must be a list of ints and 'M'")
+        same = len(row) == len(want) and all(
+            (type(a) is int and type(b) is int and a == b) or (type(a) is str and a == b == "M")
+            for a, b in zip(row, want))
+        if not same:
+            convs = sum(1 for v in row if type(v) is int)
+            raise AssertionError(
+                f"`VGG_CONFIGS[{name!r}]` is not the lecture's configuration ({convs} convs "
+                f"listed; {name} has {int(name[3:]) - 3} convs and 3 fully connected layers, "
+                "in 5 stages of 64, 128, 256, 512, 512 channels, each ending in 'M')")
+
+
+VGG_SMALL = [64, "M", 128, "M", 512, "M"]
+
+
+def check_vgg_structure(env):
+    specs = [spec(f"vgg{d}", batch_norm=bn) for d in (11, 13, 16, 19) for bn in (False, True)]
+    specs.append(spec("VGG", VGG_SMALL, num_classes=10, batch_norm=True))
+    check_structure(env, specs)
+
+
+def check_vgg_outputs(env):
+    check_outputs(env, spec("vgg11", num_classes=10), [(32, 32), (64, 48)], dtype=torch.float32)
+    check_outputs(env, spec("VGG", VGG_SMALL, num_classes=10, batch_norm=True), [(40, 56)],
+                  dtype=torch.float32)
+
+
+def _check_expansion(env, cls: str, want: int) -> None:
+    block = env.get(cls)
+    value = getattr(block, "expansion", None)
+    if not exact_int(value) or value != want:
+        raise AssertionError(f"`{cls}.expansion` must be a class attribute equal to the ratio "
+                             f"of the block's output channels to its width (here {want})")
+
+
+BASIC_CASES = [(8, 8, 1), (8, 16, 2), (8, 16, 1), (8, 8, 2)]
+BOTTLENECK_CASES = [(16, 4, 1), (8, 4, 1), (16, 8, 2), (32, 8, 2)]
+
+
+def check_basic_block_structure(env):
+    _check_expansion(env, "BasicBlock", 1)
+    check_structure(env, [spec("BasicBlock", i, o, stride=st) for i, o, st in BASIC_CASES])
+
+
+def check_basic_block_outputs(env):
+    for i, o, st in BASIC_CASES:
+        check_block_outputs(env, spec("BasicBlock", i, o, stride=st), i, st)
+
+
+def check_bottleneck_structure(env):
+    _check_expansion(env, "Bottleneck", 4)
+    check_structure(env, [spec("Bottleneck", i, w, stride=st) for i, w, st in BOTTLENECK_CASES])
+    s = spec("Bottleneck", 16, 8, stride=2)
+    strides = run_probe(env, "probe_structure", s)["conv_strides"]
+    if strides.get("conv2") != (2, 2) or strides.get("conv1") != (1, 1):
+        raise AssertionError("`Bottleneck(16, 8, stride=2)`: the stride belongs on the 3x3 conv "
+                             "(`conv2`), as in torchvision; `conv1` and `conv3` keep stride 1")
+
+
+def check_bottleneck_outputs(env):
+    for i, w, st in BOTTLENECK_CASES:
+        check_block_outputs(env, spec("Bottleneck", i, w, stride=st), i, st)
+
+
+RESNET_SMALL = spec("ResNet", env_name("BasicBlock"), [1, 2, 1, 1], num_classes=7)
+
+
+def check_resnet_structure(env):
+    specs = [spec(f"resnet{d}") for d in (18, 34, 50, 101, 152)]
+    specs += [spec("resnet50", num_classes=10), RESNET_SMALL]
+    check_structure(env, specs)
+
+
+def check_resnet_outputs(env):
+    check_outputs(env, spec("resnet18", num_classes=10), [(64, 64), (45, 71)])
+    check_outputs(env, RESNET_SMALL, [(40, 40)])
+    check_outputs(env, spec("resnet50", num_classes=10), [(64, 64)], batch=1)
+
+
+def _check_training(env, s: dict, size: int, steps: int, lr: float) -> None:
+    what = f"`{describe(s)}`"
+    g = torch.Generator().manual_seed(SEED)
+    images = torch.randn(8, 3, size, size, generator=g)
+    labels = torch.arange(8) % 10
+    device = pick_device()
+    result = run_probe(env, "probe_train", s, images, labels, steps, lr, device, SEED)
+    losses = [float(v) for v in result["losses"]]
+    print(f"training smoke test: {what}, {steps} SGD steps on {device} in "
+          f"{float(result['seconds']):.1f} s, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    if not result["finite"] or not all(v == v and abs(v) != float("inf") for v in losses):
+        raise AssertionError(f"training {what}: the outputs or the loss became inf or nan")
+    if not losses[-1] < 0.9 * losses[0]:
+        raise AssertionError(
+            f"training {what} on one small batch for {steps} SGD steps did not lower the loss "
+            f"({losses[0]:.3f} -> {losses[-1]:.3f}): are all layers registered as submodules "
+            "and used in forward, with nothing detached or computed under torch.no_grad()?")
+
+
+def check_training_resnet18(env):
+    _check_training(env, spec("resnet18", num_classes=10), 32, steps=6, lr=0.02)
+
+
+def check_training_vgg11_bn(env):
+    _check_training(env, spec("vgg11", num_classes=10, batch_norm=True), 32, steps=6, lr=0.02)
+
+
+QUESTIONS = {
+    "alexnet": [check_alexnet_structure, check_alexnet_dropout, check_alexnet_outputs],
+    "vgg": [check_vgg_configs, check_vgg_structure, check_vgg_outputs],
+    "basic_block": [check_basic_block_structure, check_basic_block_outputs],
+    "bottleneck": [check_bottleneck_structure, check_bottleneck_outputs],
+    "resnet": [check_resnet_structure, check_resnet_outputs],
+    "training": [check_training_resnet18, check_training_vgg11_bn],
+}

@@ -1,0 +1,335 @@
+"""Torch helpers for the hidden checks: where student code runs, and how its results are
+compared with the reference's.
+
+Student objects are touched only by *probes*: module-level functions `probe_*(env, ...)`
+that take the student's namespace and plain data (ints, strings, lists, dicts, tensors) and
+return plain data. A check computes the reference's answer itself and compares it with what
+the probe returned. In Otter's kernel the probe runs in-process; an env that runs the student
+in another process (a sandbox) provides `env.run_probe(name, *args)`, which runs
+`autograder.checks.torch_utils.<name>(student_env, *args)` there and returns its plain
+result, re-raising an AssertionError with the same message. `run_probe` below dispatches.
+
+Nothing here imports `solutions`: probes may run where the reference must not be readable.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from autograder.checks.common import StudentTimeout, time_limit
+
+ENV_REF = "env"  # {"env": "BasicBlock"} in a builder spec names an object of the namespace
+
+
+def run_probe(env, name: str, *args):
+    """Run the probe `name` where the student's code lives; see the module docstring."""
+    if hasattr(env, "run_probe"):
+        return env.run_probe(name, *args)
+    return globals()[name](env, *args)
+
+
+# --- calling student code -------------------------------------------------------------------
+
+def attempt(what: str, thunk, timeout: float = 20.0):
+    """`thunk()` under a time limit; its exceptions become feedback that names `what`."""
+    with time_limit(timeout, what):
+        try:
+            return thunk()
+        except StudentTimeout:
+            raise
+        except NotImplementedError:
+            raise AssertionError(f"{what}: not implemented yet") from None
+        except AssertionError as err:
+            raise AssertionError(f"{what} failed an assertion: {err}") from None
+        except Exception as err:  # noqa: BLE001 - any student exception is feedback
+            hint = ""
+            if "Double" in str(err) or "dtype" in str(err):
+                hint = (" (the grader runs your model in float64: create any new tensor with "
+                        "the input's dtype and device, e.g. torch.zeros_like(x))")
+            raise AssertionError(f"{what} raised {type(err).__name__}: {err}{hint}") from None
+
+
+def describe(spec: dict) -> str:
+    """`vgg11(num_classes=10, batch_norm=True)` for a builder spec."""
+    def show(v):
+        return v[ENV_REF] if isinstance(v, dict) and set(v) == {ENV_REF} else repr(v)
+    parts = [show(a) for a in spec.get("args", [])]
+    parts += [f"{k}={show(v)}" for k, v in spec.get("kwargs", {}).items()]
+    return f"{spec['builder']}({', '.join(parts)})"
+
+
+def _resolve(namespace, value):
+    if isinstance(value, dict) and set(value) == {ENV_REF}:
+        return _lookup(namespace, value[ENV_REF])
+    if isinstance(value, list):
+        return [_resolve(namespace, v) for v in value]
+    return value
+
+
+def _lookup(namespace, name: str):
+    getter = namespace.get if hasattr(namespace, "get") else lambda n: getattr(namespace, n, None)
+    obj = getter(name)
+    if obj is None:
+        raise AssertionError(f"`{name}` is not defined: run its cell first")
+    return obj
+
+
+def build(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
+    """Build `spec` from `namespace` (the student's env or the reference's names)."""
+    builder = _lookup(namespace, spec["builder"])
+    if not callable(builder):
+        raise AssertionError(f"`{spec['builder']}` is not a function or class")
+    args = _resolve(namespace, list(spec.get("args", [])))
+    kwargs = {k: _resolve(namespace, v) for k, v in spec.get("kwargs", {}).items()}
+    what = f"`{describe(spec)}`"
+    model = attempt(what, lambda: builder(*args, **kwargs), timeout)
+    if model is None or model is Ellipsis:
+        raise AssertionError(f"{what} returned {model!r}, not a model: not implemented yet?")
+    if not isinstance(model, nn.Module):
+        raise AssertionError(f"{what} returned a {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+def build_on_meta(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
+    """Build on the meta device (no memory, no init cost); fall back to the CPU for code that
+    cannot run there. A NotImplementedError is reported at once."""
+    try:
+        with torch.device("meta"):
+            return build(namespace, spec, timeout)
+    except StudentTimeout:
+        raise
+    except AssertionError as err:
+        if "not implemented" in str(err) or "not defined" in str(err):
+            raise
+    with torch.device("cpu"):
+        return build(namespace, spec, timeout)
+
+
+# --- probes: plain data in, plain data out ----------------------------------------------------
+
+def structure(model: nn.Module) -> dict:
+    """What the checks compare without running the model: state_dict keys and shapes, the
+    parameter count, and a few attributes used to name a mistake."""
+    shapes = [(k, tuple(int(d) for d in v.shape)) for k, v in model.state_dict().items()]
+    strides = {}
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            strides[name] = tuple(int(s) for s in m.stride)
+    return {
+        "shapes": shapes,
+        "num_params": int(sum(p.numel() for p in model.parameters())),
+        "expansion": getattr(type(model), "expansion", None),
+        "has_downsample": getattr(model, "downsample", None) is not None,
+        "dropout": [(name, float(m.p)) for name, m in model.named_modules()
+                    if isinstance(m, nn.Dropout)],
+        "conv_strides": strides,
+    }
+
+
+def probe_structure(env, spec: dict) -> dict:
+    return structure(build_on_meta(env, spec))
+
+
+def load_shared(model: nn.Module, state: dict) -> None:
+    """Load `state` strictly; a meta-built model takes the tensors themselves (no copy)."""
+    on_meta = any(t.is_meta for t in model.state_dict().values())
+    model.load_state_dict(state, strict=True, assign=on_meta)
+    left = [n for n, t in list(model.named_parameters()) + list(model.named_buffers())
+            if t.is_meta]
+    if left:
+        raise RuntimeError(f"tensors outside the state_dict: {left[:3]}")
+
+
+def forward_all(model: nn.Module, inputs: list, what: str, trace: list | None,
+                timeout: float) -> dict:
+    """Eval-mode outputs for each input; with `trace`, the first output of each named
+    submodule on the first input, and the order in which they ran."""
+    model.eval()
+    outputs, traced, order, handles = [], {}, [], []
+    if trace:
+        modules = dict(model.named_modules())
+
+        def hook_for(name):
+            def hook(module, args, output):
+                if name not in traced and isinstance(output, torch.Tensor):
+                    traced[name] = output.detach().clone()
+                    order.append(name)
+            return hook
+        handles = [modules[n].register_forward_hook(hook_for(n)) for n in trace if n in modules]
+    try:
+        for i, x in enumerate(inputs):
+            shown = "x".join(str(d) for d in x.shape)
+            before = x.clone()
+            with torch.no_grad():
+                out = attempt(f"{what} on a {shown} input", lambda: model(x), timeout)
+            for h in handles:
+                h.remove()
+            handles = []
+            if not isinstance(out, torch.Tensor):
+                raise AssertionError(f"{what} returned a {type(out).__name__}, not a tensor")
+            unchanged = torch.equal(before, x)
+            outputs.append(out.detach().clone())
+            if not unchanged:
+                raise AssertionError(f"{what} changed its input tensor in place (an in-place "
+                                     "ReLU or += on the input): a layer must leave x as it is")
+    finally:
+        for h in handles:
+            h.remove()
+    return {"outputs": outputs, "trace": traced, "order": order}
+
+
+def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None = None,
+                  timeout: float = 30.0) -> dict:
+    """Build the student's `spec`, load `state` (strict), run eval-mode forwards."""
+    what = f"`{describe(spec)}`"
+    try:
+        model = build_on_meta(env, spec)
+        load_shared(model, state)
+    except (AssertionError, RuntimeError) as err:
+        if isinstance(err, AssertionError) and "not implemented" in str(err):
+            raise
+        model = build(env, spec)  # built normally: the error, if any, is the student's own
+        try:
+            model.load_state_dict(state, strict=True)
+        except Exception as load_err:  # noqa: BLE001
+            raise AssertionError(f"the reference weights do not load into {what}: "
+                                 f"{str(load_err).splitlines()[0]}") from None
+    return forward_all(model, inputs, what, trace, timeout)
+
+
+def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,
+                lr: float, device: str, seed: int, timeout: float = 120.0) -> dict:
+    """A few SGD steps of the student's model (train mode, its own init) on one batch."""
+    what = f"`{describe(spec)}`"
+    with seeded(seed), deterministic():
+        model = build(env, spec)
+        model = model.to(device).train()
+        x, y = images.to(device), labels.to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise AssertionError(f"{what} has no trainable parameters")
+        optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9)
+        losses, finite = [], True
+
+        def run():
+            nonlocal finite
+            for _ in range(steps):
+                optimizer.zero_grad(set_to_none=True)
+                out = model(x)
+                if not isinstance(out, torch.Tensor) or out.dim() != 2 \
+                        or out.shape[0] != x.shape[0]:
+                    raise AssertionError("the model must return a (N, num_classes) tensor")
+                finite = finite and bool(torch.isfinite(out).all())
+                loss = nn.functional.cross_entropy(out, y)
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+        start = time.perf_counter()
+        attempt(f"training {what}", run, timeout)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    return {"losses": losses, "finite": finite, "seconds": seconds}
+
+
+# --- the reference side ----------------------------------------------------------------------
+
+def randomize_(model: nn.Module, seed: int) -> nn.Module:
+    """Fill every parameter and buffer with seeded random values, BatchNorm's running
+    statistics, scale and shift included, so that a mistake that changes no parameter (a
+    misplaced ReLU, a missing add, a wrong pool) changes the outputs."""
+    g = torch.Generator().manual_seed(seed)
+
+    def uniform_(t, low, high):
+        t.uniform_(low, high, generator=g)
+
+    with torch.no_grad():
+        for mod_name, module in model.named_modules():
+            is_norm = isinstance(module, nn.modules.batchnorm._NormBase)
+            for name, t in list(module.named_parameters(recurse=False)) + \
+                    list(module.named_buffers(recurse=False)):
+                if not t.is_floating_point():
+                    t.zero_()
+                elif name == "running_var" or (is_norm and name == "weight"):
+                    uniform_(t, 0.5, 1.5)
+                elif name == "running_mean" or (is_norm and name == "bias"):
+                    uniform_(t, -0.3, 0.3)
+                elif t.dim() >= 2:  # He-scaled: activations keep their size through depth
+                    bound = math.sqrt(6.0 / t[0].numel())
+                    uniform_(t, -bound, bound)
+                else:
+                    uniform_(t, -0.1, 0.1)
+    return model
+
+
+def reference_model(namespace, spec: dict, seed: int, dtype=torch.float64) -> nn.Module:
+    """The reference's `spec`, materialised on the CPU with randomized weights."""
+    with torch.device("meta"):
+        model = build(namespace, spec)
+    model = model.to(dtype).to_empty(device="cpu")
+    return randomize_(model, seed).eval()
+
+
+def traced_names(model: nn.Module) -> list[str]:
+    """Submodules that own parameters: their outputs locate where two models diverge."""
+    return [n for n, m in model.named_modules() if n and any(True for _ in m.parameters())]
+
+
+# --- comparisons -----------------------------------------------------------------------------
+
+def plain_tensor(value, what: str) -> torch.Tensor:
+    """A detached float64 CPU copy of a student's tensor, stripped of any subclass and its
+    overrides; anything that is not a tensor is refused."""
+    if not isinstance(value, torch.Tensor):
+        raise AssertionError(f"{what} must be a torch.Tensor, not {type(value).__name__}")
+    with torch._C.DisableTorchFunction():
+        t = torch.Tensor.detach(value)
+        if t.is_complex():
+            raise AssertionError(f"{what} must be a real tensor")
+        t = torch.Tensor.clone(torch.Tensor.to(t, device="cpu", dtype=torch.float64))
+        return t.as_subclass(torch.Tensor)
+
+
+def max_rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """max |a - e| relative to the size of e's largest entry (inf if shapes differ)."""
+    if actual.shape != expected.shape:
+        return math.inf
+    a, e = actual.double(), expected.double()
+    if not torch.isfinite(a).all():
+        return math.inf
+    scale = float(e.abs().max()) if e.numel() else 1.0
+    return float((a - e).abs().max()) / max(scale, 1e-12) if e.numel() else 0.0
+
+
+def shape_str(shape) -> str:
+    return "(" + ", ".join(str(int(d)) for d in shape) + ")"
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextmanager
+def seeded(seed: int):
+    """torch's global RNGs seeded for the body, and restored afterwards."""
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def deterministic():
+    """cuDNN's deterministic kernels for the body (a no-op on the CPU)."""
+    old = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old

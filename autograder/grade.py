@@ -1,0 +1,361 @@
+"""Local grading of student notebooks with the Gradescope zip, without Docker.
+
+Each submission is graded by `otter.run` in a child process of its own (`run_isolated`), under a
+wall-clock timeout and a memory limit, so one submission cannot hang, crash or starve the
+others. Inside that child:
+
+- the notebook is copied and a *guard* cell is put first: it wraps Otter's test-case runner so
+  every test case (public or hidden) gets `TEST_CPU_LIMIT_S` seconds of CPU time (SIGVTALRM,
+  which does not clash with the SIGALRM limits the checks put on each student call). A stub
+  with `while True: pass` fails its question, not the run;
+- every notebook cell gets `CELL_TIMEOUT_S` seconds, after which the kernel is interrupted and
+  execution goes on (a top-level infinite loop costs what depends on it, not the run);
+- the feedback of a failed test is only its exception message: Otter's report also quotes the
+  test's failing source line, which we drop.
+
+The result of one submission is the contract's JSON object:
+`{"submission", "assignment", "total", "possible", "questions": {q: {"score", "possible",
+"feedback"}}}`, plus `"error"` (a one-line reason, or null) and `"seconds"`.
+
+Keep imports here light: only the standard library at module level.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+DEFAULT_TIMEOUT_S = 300.0         # a whole submission, wall clock
+DEFAULT_MEMORY_BYTES = 4 * 1024**3  # RLIMIT_AS of the grading process and its kernel
+# One notebook cell, wall clock; the kernel is interrupted after it and execution goes on.
+CELL_TIMEOUT_S = float(os.environ.get("CNNLAB_CELL_TIMEOUT", 60))
+# One Otter test case, CPU seconds: public tests are a few literal examples; hidden checks
+# also limit each call into student code themselves (autograder.checks.common.call).
+PUBLIC_TEST_CPU_S = float(os.environ.get("CNNLAB_PUBLIC_TEST_CPU", 5))
+HIDDEN_TEST_CPU_S = float(os.environ.get("CNNLAB_HIDDEN_TEST_CPU", 120))
+GUARD_TAG = "cnnlab_guard"
+
+# Runs first in the kernel. Self-contained: it must not depend on anything but Otter.
+GUARD_CELL = '''\
+def _cnnlab_guard(public_limit, hidden_limit):
+    import inspect, signal, threading
+    from otter.test_files import exception_test
+
+    class TestTimeLimit(AssertionError):
+        pass
+
+    def on_timer(signum, frame):
+        raise TestTimeLimit("this test did not finish in time (an infinite loop, or far too slow)")
+
+    def call_func(self, global_environment):
+        params = list(inspect.signature(self.test_func).parameters)
+        kwargs = {p: (global_environment if p == "env" else global_environment.get(p))
+                  for p in params}
+        guarded = threading.current_thread() is threading.main_thread()
+        if guarded:
+            previous = signal.signal(signal.SIGVTALRM, on_timer)
+            signal.setitimer(signal.ITIMER_VIRTUAL, hidden_limit if self.hidden else public_limit)
+        try:
+            self.test_func(**kwargs)
+        finally:
+            if guarded:
+                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+                signal.signal(signal.SIGVTALRM, previous)
+
+    exception_test.test_case.call_func = call_func
+
+_cnnlab_guard(%r, %r)
+del _cnnlab_guard
+'''
+
+
+class GradingError(Exception):
+    """A submission that cannot be graded; the message is the reason shown to people."""
+
+
+# ----------------------------------------------------------------------------- results
+
+def failed_result(submission: str, assignment: str | None, questions: dict[str, float],
+                  reason: str, seconds: float = 0.0) -> dict:
+    """The line of a submission that could not be run: total 0, and the reason."""
+    return {
+        "submission": submission, "assignment": assignment, "total": 0,
+        "possible": sum(questions.values()),
+        "questions": {q: {"score": 0, "possible": p, "feedback": reason}
+                      for q, p in questions.items()},
+        "error": reason, "seconds": round(seconds, 2),
+    }
+
+
+def feedback_message(message: str | None) -> str:
+    """The exception message of a failed Otter test case, without the quoted test source.
+
+    Otter writes '❌ Test case failed\\nError at line N in test Q:\\n  <source line>\\n
+    <ExceptionType>: <message>'; only the last part is for students."""
+    if not message:
+        return ""
+    lines = message.split("\n")
+    if len(lines) >= 4 and lines[1].startswith("Error at line"):
+        lines = lines[3:]
+    text = "\n".join(line.strip() for line in lines).strip()
+    for prefix in ("AssertionError: ", "TestTimeLimit: ", "StudentTimeout: "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text or "failed"
+
+
+def questions_from_otter(results) -> tuple[dict, float, float]:
+    """Per-question scores and feedback from Otter's GradingResults."""
+    questions = {}
+    for name, test_file in results.results.items():
+        messages = []
+        for tcr in test_file.test_case_results:
+            if not tcr.passed:
+                text = feedback_message(tcr.message)
+                label = "hidden test" if tcr.test_case.hidden else "public test"
+                line = f"{label}: {text}"
+                if line not in messages:
+                    messages.append(line)
+        questions[name] = {
+            "score": round(float(test_file.score), 6),
+            "possible": float(test_file.possible),
+            "feedback": "\n".join(messages) if messages else "all tests passed",
+        }
+    total = sum(q["score"] for q in questions.values())
+    possible = sum(q["possible"] for q in questions.values())
+    return questions, total, possible
+
+
+# ----------------------------------------------------------------------------- the child
+
+def _child_main(zip_path: str, submission: str, out_path: str, assignment: str) -> None:
+    """Grade one notebook in this (child) process and write the result JSON to out_path."""
+    import nbformat
+    from traitlets.config import Config
+    import otter.execute
+    import otter.run
+    from otter.run import capture_run_output
+
+    def config():  # otter builds its executor from `Config()`; add our cell timeout
+        c = Config()
+        c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
+        c.ExecutePreprocessor.interrupt_on_timeout = True
+        return c
+
+    otter.execute.Config = config
+
+    nb = nbformat.read(submission, as_version=4)
+    nb.metadata.setdefault("otter", {}).setdefault("assignment_name", assignment)
+    guard = nbformat.v4.new_code_cell(GUARD_CELL % (PUBLIC_TEST_CPU_S, HIDDEN_TEST_CPU_S))
+    guard.metadata["tags"] = [GUARD_TAG]
+    nb.cells.insert(0, guard)
+    work = tempfile.mkdtemp(prefix="cnnlab_grade_")
+    try:
+        copy = os.path.join(work, f"{assignment}.ipynb")
+        nbformat.write(nb, copy)
+        with capture_run_output():
+            results = otter.run.main(copy, autograder=zip_path, output_dir=None, no_logo=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    error = results.catastrophic_error
+    questions, total, possible = questions_from_otter(results)
+    out = {"questions": questions, "total": total, "possible": possible,
+           "error": (f"the notebook could not be graded: {type(error).__name__}: {error}"
+                     if error else None)}
+    with open(out_path, "w") as f:
+        json.dump(out, f)
+
+
+def _limit_memory(memory_bytes: int) -> Callable[[], None]:
+    def preexec():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    return preexec
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a process and every descendant (Jupyter starts kernels in their own session)."""
+    try:
+        import psutil
+        parent = psutil.Process(pid)
+        procs = parent.children(recursive=True) + [parent]
+    except Exception:  # noqa: BLE001 - already gone, or no psutil
+        procs = []
+    for p in procs:
+        try:
+            p.kill()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def run_isolated(zip_path: Path, submission: Path, assignment: str, *,
+                 timeout: float = DEFAULT_TIMEOUT_S,
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+    """Grade one notebook in a child process with a wall-clock timeout and a memory limit.
+
+    Returns {"questions", "total", "possible", "error"}; raises GradingError with the reason
+    when the child does not produce a result. (The one place to harden isolation further.)"""
+    with tempfile.TemporaryDirectory(prefix="cnnlab_run_") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "autograder.grade", "--child", str(Path(zip_path).resolve()),
+               str(Path(submission).resolve()), str(out), assignment]
+        root = str(Path(__file__).resolve().parent.parent)  # this project, for `-m autograder`
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                cwd=tmp, env=env, preexec_fn=_limit_memory(memory_bytes),
+                                start_new_session=True)
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            proc.communicate()
+            raise GradingError(f"grading did not finish within {timeout:g} s (execution timeout)")
+        finally:
+            _kill_tree(proc.pid)
+        if proc.returncode != 0 or not out.exists():
+            tail = output.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            if proc.returncode and proc.returncode < 0:
+                reason = f"the grading process was killed by signal {-proc.returncode}"
+            elif "MemoryError" in output.decode(errors="replace"):
+                reason = f"ran out of memory (limit {memory_bytes / 1024**3:g} GB)"
+            else:
+                reason = f"the grading process failed: {tail[0][:300]}"
+            raise GradingError(reason)
+        return json.loads(out.read_text())
+
+
+# ----------------------------------------------------------------------------- the parent
+
+def notebook_assignment(path: Path) -> str | None:
+    """The assignment Otter Assign wrote into the notebook's metadata, if any."""
+    nb = json.loads(Path(path).read_text())
+    return (nb.get("metadata", {}).get("otter", {}) or {}).get("assignment_name")
+
+
+def validate_submission(path: Path) -> dict:
+    """The notebook's JSON, or GradingError saying why it is not a gradable notebook."""
+    if not path.exists():
+        raise GradingError("file not found")
+    if path.is_dir():
+        raise GradingError("is a directory, not a notebook")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise GradingError("not a notebook (not UTF-8 text)") from None
+    except json.JSONDecodeError as err:
+        raise GradingError(f"not a notebook (not valid JSON: {err.msg} at line {err.lineno})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list) or "nbformat" not in nb:
+        raise GradingError("not a notebook (JSON without 'cells' and 'nbformat')")
+    import nbformat
+    try:
+        nbformat.validate(nbformat.reads(json.dumps(nb), as_version=4))
+    except Exception as err:  # noqa: BLE001 - nbformat's many validation errors
+        raise GradingError(f"not a valid notebook: {str(err).splitlines()[0][:200]}") from None
+    return nb
+
+
+def find_autograder(build_dir: Path, assignment: str) -> tuple[Path, dict[str, float]]:
+    """(the Gradescope zip, {question: points}) of an assignment in a `cnnlab build` output."""
+    ag = Path(build_dir) / assignment / "autograder"
+    zips = sorted(ag.glob("*.zip"))
+    if not zips:
+        raise FileNotFoundError(f"no autograder zip in {ag}: run `cnnlab build {assignment} "
+                                f"--out {build_dir}` first")
+    questions_file = Path(build_dir) / assignment / "questions.json"
+    questions = json.loads(questions_file.read_text()) if questions_file.exists() else {}
+    return zips[-1], questions
+
+
+def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, *,
+              timeout: float = DEFAULT_TIMEOUT_S,
+              memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+    """The contract's result object for one submission; never raises for a bad submission."""
+    start = time.monotonic()
+    name = str(submission)
+    questions: dict[str, float] = {}
+    try:
+        if assignment is None:
+            built = sorted(p.parent.parent.name for p in Path(build_dir).glob("*/autograder/*.zip"))
+            assignment = built[0] if len(built) == 1 else None  # the only one there is
+        if assignment:
+            questions = find_autograder(build_dir, assignment)[1]
+        validate_submission(Path(submission))
+        assignment = notebook_assignment(Path(submission)) or assignment
+        if not assignment:
+            raise GradingError("the notebook names no assignment (no otter metadata): "
+                               "pass --assignment")
+        zip_path, questions = find_autograder(build_dir, assignment)
+        claimed = notebook_assignment(Path(submission))
+        if claimed and claimed != assignment:
+            raise GradingError(f"this notebook is for assignment {claimed!r}, not {assignment!r}")
+        result = run_isolated(zip_path, Path(submission), assignment,
+                              timeout=timeout, memory_bytes=memory_bytes)
+    except GradingError as err:
+        return failed_result(name, assignment, questions, str(err), time.monotonic() - start)
+    if result["error"] and not result["questions"]:
+        return failed_result(name, assignment, questions, result["error"],
+                             time.monotonic() - start)
+    return {"submission": name, "assignment": assignment, "total": result["total"],
+            "possible": result["possible"], "questions": result["questions"],
+            "error": result["error"], "seconds": round(time.monotonic() - start, 2)}
+
+
+def grade_many(submissions: Iterable[Path], build_dir: Path, assignment: str | None = None, *,
+               jobs: int = 1, timeout: float = DEFAULT_TIMEOUT_S,
+               memory_bytes: int = DEFAULT_MEMORY_BYTES,
+               on_result: Callable[[dict], None] | None = None) -> list[dict]:
+    """Grade submissions `jobs` at a time; `on_result` sees each result as soon as it is done.
+    Returns the results in the order of `submissions`."""
+    submissions = list(submissions)
+    results: list[dict | None] = [None] * len(submissions)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(grade_one, Path(s), build_dir, assignment, timeout=timeout,
+                               memory_bytes=memory_bytes): i
+                   for i, s in enumerate(submissions)}
+        for future in as_completed(futures):
+            result = future.result()
+            results[futures[future]] = result
+            if on_result:
+                on_result(result)
+    return results  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------- output
+
+def csv_rows(results: list[dict]) -> tuple[list[str], list[list]]:
+    questions: list[str] = []
+    for r in results:
+        for q in r["questions"]:
+            if q not in questions:
+                questions.append(q)
+    header = ["submission", "assignment", "total", "possible", *questions, "error"]
+    rows = [[r["submission"], r["assignment"], r["total"], r["possible"],
+             *[r["questions"].get(q, {}).get("score", "") for q in questions],
+             r.get("error") or ""] for r in results]
+    return header, rows
+
+
+def format_table(result: dict) -> str:
+    """A readable per-question report of one submission."""
+    lines = [f"{result['submission']}  ({result['assignment']}): "
+             f"{result['total']:g} / {result['possible']:g}"]
+    if result.get("error"):
+        lines.append(f"  error: {result['error']}")
+    width = max([len(q) for q in result["questions"]] + [8])
+    for q, r in result["questions"].items():
+        lines.append(f"  {q:<{width}}  {r['score']:>5g} / {r['possible']:<4g}"
+                     + ("" if r["feedback"] == "all tests passed" or r["score"] == r["possible"]
+                        else "  " + r["feedback"].replace("\n", "\n" + " " * (width + 18))))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "--child":
+    _child_main(*sys.argv[2:])

@@ -1,0 +1,225 @@
+"""Mutation testing of the autograder: apply a catalogue of realistic student mistakes to the
+reference implementation and grade each mutant with the real hidden checks.
+
+A mutant is caught when it loses points. An instructor runs `cnnlab mutants` after editing
+the checks to see what got weaker; the test suite requires every mutant to be caught.
+
+Two kinds of mutant share one report:
+- the formula mistakes of autograder/mistakes.py (cnn_costs): the reference namespace with
+  one function swapped for the catalogued wrong version;
+- source mutants (cnn_architectures, softmax_backprop): a textual edit of the reference's
+  source, each edit found exactly once.
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import mistakes
+from autograder.runner import Assignment, load_assignment, run_checks
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+
+
+@dataclass(frozen=True)
+class SourceMutant:
+    assignment: str
+    id: str
+    mistake: str
+    edits: tuple[tuple[str, str], ...]     # (find, replace), each `find` occurs once
+
+
+def _m(assignment, id, mistake, *edits):
+    return SourceMutant(assignment, id, mistake, tuple(edits))
+
+
+ARCH = "cnn_architectures"
+SOFT = "softmax_backprop"
+
+SOURCE_MUTANTS: list[SourceMutant] = [
+    # AlexNet
+    _m(ARCH, "alexnet_conv1_stride_2", "AlexNet conv1 with stride 2 instead of 4",
+       ("nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2)",
+        "nn.Conv2d(3, 64, kernel_size=11, stride=2, padding=2)")),
+    _m(ARCH, "alexnet_fixed_avgpool", "AlexNet with a fixed AvgPool2d(1) instead of the "
+       "adaptive 6x6 pool (right at 224 only)",
+       ("self.avgpool = nn.AdaptiveAvgPool2d((6, 6))", "self.avgpool = nn.AvgPool2d(1)")),
+    _m(ARCH, "alexnet_pool1_kernel_2", "AlexNet's first max pool with a 2x2 window",
+       ("nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 64 x 27 x 27",
+        "nn.MaxPool2d(kernel_size=2, stride=2),")),
+    _m(ARCH, "alexnet_missing_relu_fc7", "AlexNet without the ReLU after fc7",
+       ("nn.Linear(4096, 4096),\n            nn.ReLU(inplace=True),\n            "
+        "nn.Linear(4096, num_classes)",
+        "nn.Linear(4096, 4096),\n            nn.Identity(),\n            "
+        "nn.Linear(4096, num_classes)")),
+    _m(ARCH, "alexnet_conv3_padding_0", "AlexNet conv3 without padding",
+       ("nn.Conv2d(192, 384, kernel_size=3, padding=1)", "nn.Conv2d(192, 384, kernel_size=3)")),
+    # VGG
+    _m(ARCH, "vgg_avg_pool", "VGG with average pooling instead of max pooling",
+       ("layers.append(nn.MaxPool2d(kernel_size=2, stride=2))",
+        "layers.append(nn.AvgPool2d(kernel_size=2, stride=2))")),
+    _m(ARCH, "vgg_no_padding", "VGG's 3x3 convs without padding",
+       ("nn.Conv2d(in_channels, v, kernel_size=3, padding=1)",
+        "nn.Conv2d(in_channels, v, kernel_size=3, padding=0)")),
+    _m(ARCH, "vgg_relu_before_bn", "VGG with ReLU before batch norm",
+       ("        if batch_norm:\n            layers.append(nn.BatchNorm2d(v))\n"
+        "        layers.append(nn.ReLU(inplace=True))",
+        "        layers.append(nn.ReLU(inplace=True))\n        if batch_norm:\n"
+        "            layers.append(nn.BatchNorm2d(v))")),
+    _m(ARCH, "vgg_ignores_batch_norm", "VGG ignores batch_norm=True",
+       ("        if batch_norm:\n            layers.append(nn.BatchNorm2d(v))",
+        "        if False:\n            layers.append(nn.BatchNorm2d(v))")),
+    _m(ARCH, "vgg16_wrong_row", "VGG-16's config with 256 channels in the fourth stage",
+       ('"vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",',
+        '"vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 256, 256, 512, "M",')),
+    _m(ARCH, "vgg_no_final_relu_in_classifier", "VGG's classifier without its first ReLU",
+       ("nn.Linear(512 * 7 * 7, 4096),\n            nn.ReLU(inplace=True),",
+        "nn.Linear(512 * 7 * 7, 4096),\n            nn.Identity(),")),
+    # Residual blocks
+    _m(ARCH, "basic_no_relu_after_add", "BasicBlock without the ReLU after the addition",
+       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
+        "        out = self.bn2(self.conv2(out))\n        return out + identity")),
+    _m(ARCH, "basic_relu_before_add", "BasicBlock applies ReLU before the addition, not after",
+       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
+        "        out = self.relu(self.bn2(self.conv2(out)))\n        return out + identity")),
+    _m(ARCH, "basic_stride_on_conv2", "BasicBlock puts the stride on its second conv",
+       ("self.conv1 = conv3x3(in_channels, out_channels, stride)",
+        "self.conv1 = conv3x3(in_channels, out_channels)"),
+       ("self.conv2 = conv3x3(out_channels, out_channels)",
+        "self.conv2 = conv3x3(out_channels, out_channels, stride)")),
+    _m(ARCH, "basic_no_residual", "BasicBlock forgets the shortcut",
+       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
+        "        out = self.bn2(self.conv2(out))\n        return self.relu(out)")),
+    _m(ARCH, "projection_without_bn", "the projection shortcut has no batch norm",
+       ("return nn.Sequential(conv1x1(in_channels, out_channels, stride), "
+        "nn.BatchNorm2d(out_channels))",
+        "return nn.Sequential(conv1x1(in_channels, out_channels, stride))")),
+    _m(ARCH, "projection_only_on_channel_change",
+       "the projection is built only when channels change, not when only the stride does",
+       ("if stride == 1 and in_channels == out_channels:", "if in_channels == out_channels:")),
+    _m(ARCH, "projection_3x3", "the projection shortcut uses a 3x3 conv",
+       ("return nn.Sequential(conv1x1(in_channels, out_channels, stride), ",
+        "return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False), ")),
+    _m(ARCH, "bottleneck_stride_on_conv1", "Bottleneck puts the stride on the first 1x1 conv "
+       "(the original paper's layout, not torchvision's)",
+       ("self.conv1 = conv1x1(in_channels, width)",
+        "self.conv1 = conv1x1(in_channels, width, stride)"),
+       ("self.conv2 = conv3x3(width, width, stride)", "self.conv2 = conv3x3(width, width)")),
+    _m(ARCH, "bottleneck_expansion_2", "Bottleneck with expansion 2",
+       ("    expansion = 4", "    expansion = 2")),
+    _m(ARCH, "bottleneck_no_relu_after_conv2", "Bottleneck without the ReLU after its 3x3 conv",
+       ("out = self.relu(self.bn2(self.conv2(out)))\n        out = self.bn3",
+        "out = self.bn2(self.conv2(out))\n        out = self.bn3")),
+    _m(ARCH, "resnet_no_maxpool", "ResNet skips the stem's max pool",
+       ("x = self.maxpool(x)", "x = x")),
+    _m(ARCH, "resnet_maxpool_no_padding", "ResNet's stem max pool without padding",
+       ("self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)",
+        "self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2)")),
+    _m(ARCH, "resnet_layer4_stride_1", "ResNet's last stage without its stride 2",
+       ("self.layer4 = self._make_layer(block, 512, layers[3], stride=2)",
+        "self.layer4 = self._make_layer(block, 512, layers[3], stride=1)")),
+    _m(ARCH, "resnet_stem_no_relu", "ResNet's stem without the ReLU after bn1",
+       ("x = self.relu(self.bn1(self.conv1(x)))", "x = self.bn1(self.conv1(x))")),
+    _m(ARCH, "resnet_max_avgpool", "ResNet ends with a max pool instead of an average pool",
+       ("self.avgpool = nn.AdaptiveAvgPool2d((1, 1))",
+        "self.avgpool = nn.AdaptiveMaxPool2d((1, 1))")),
+    # Softmax and backprop
+    _m(SOFT, "softmax_no_max_shift", "softmax without subtracting the row max (overflows)",
+       ("shifted = scores - scores.max(dim=1, keepdim=True).values", "shifted = scores"),
+       ("log_probs = shifted - torch.logsumexp(shifted, dim=1, keepdim=True)",
+        "log_probs = torch.log(shifted.exp() / shifted.exp().sum(dim=1, keepdim=True))")),
+    _m(SOFT, "softmax_grad_not_divided_by_n", "dscores not divided by N",
+       ("return loss, dscores / n", "return loss, dscores")),
+    _m(SOFT, "softmax_loss_sum_not_mean", "the loss summed over the batch, not averaged",
+       ("loss = -log_probs[rows, y].mean()", "loss = -log_probs[rows, y].sum()")),
+    _m(SOFT, "softmax_grad_sign", "dscores adds 1 at the true class instead of subtracting it",
+       ("dscores[rows, y] -= 1", "dscores[rows, y] += 1")),
+    _m(SOFT, "l2_with_half", "the L2 term with a 1/2 the contract does not have",
+       ("loss = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())",
+        "loss = data_loss + 0.5 * reg * ((W1 * W1).sum() + (W2 * W2).sum())"),
+       ("dW2 = hidden.T @ dscores + 2 * reg * W2", "dW2 = hidden.T @ dscores + reg * W2"),
+       ("dW1 = X.T @ dhidden + 2 * reg * W1", "dW1 = X.T @ dhidden + reg * W1")),
+    _m(SOFT, "dw2_reg_without_2", "dW2's regularization gradient without the factor 2",
+       ("dW2 = hidden.T @ dscores + 2 * reg * W2", "dW2 = hidden.T @ dscores + reg * W2")),
+    _m(SOFT, "dw1_no_reg", "dW1 without the regularization gradient",
+       ("dW1 = X.T @ dhidden + 2 * reg * W1", "dW1 = X.T @ dhidden")),
+    _m(SOFT, "db2_wrong_axis", "db2 summed over classes instead of over the batch",
+       ("db2 = dscores.sum(dim=0)", "db2 = dscores.sum(dim=1)")),
+    _m(SOFT, "relu_mask_missing", "the backward pass ignores the ReLU",
+       ("dhidden = (dscores @ W2.T) * (hidden_pre > 0)", "dhidden = dscores @ W2.T")),
+    _m(SOFT, "forward_no_relu", "the forward pass has no ReLU",
+       ("hidden = hidden_pre.clamp(min=0)", "hidden = hidden_pre")),
+    _m(SOFT, "forward_no_b2", "the scores forget b2",
+       ("scores = hidden @ W2 + b2", "scores = hidden @ W2")),
+    _m(SOFT, "train_ascends", "SGD steps up the gradient",
+       ("params[name] -= learning_rate * grads[name]",
+        "params[name] += learning_rate * grads[name]")),
+    _m(SOFT, "train_ignores_learning_rate", "training ignores learning_rate (a fixed 1e-4)",
+       ("params[name] -= learning_rate * grads[name]", "params[name] -= 1e-4 * grads[name]")),
+]
+
+
+def formula_mutant_ids() -> list[str]:
+    return [m.id for m in mistakes.CATALOGUE]
+
+
+def catalogue(assignments: list[str] | None = None) -> list[dict]:
+    """Every mutant as {"assignment", "id", "mistake"}, in report order."""
+    entries = [{"assignment": "cnn_costs", "id": m.id, "mistake": m.description}
+               for m in mistakes.CATALOGUE]
+    entries += [{"assignment": m.assignment, "id": m.id, "mistake": m.mistake}
+                for m in SOURCE_MUTANTS]
+    return [e for e in entries if not assignments or e["assignment"] in assignments]
+
+
+def _module_namespace(source: str, name: str) -> dict:
+    module = types.ModuleType(name)
+    module.__file__ = str(SOLUTIONS / f"{name}.py")
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module.__dict__
+
+
+def apply_source_mutant(mutant: SourceMutant) -> dict:
+    source = (SOLUTIONS / f"{mutant.assignment}.py").read_text()
+    for find, replace in mutant.edits:
+        count = source.count(find)
+        if count != 1:
+            raise ValueError(f"mutant {mutant.id}: {find!r} occurs {count} times in the "
+                             "reference (it must occur exactly once)")
+        source = source.replace(find, replace)
+    return _module_namespace(source, mutant.assignment)
+
+
+def mutant_env(entry: dict) -> dict:
+    if entry["assignment"] == "cnn_costs":
+        from solutions import cnn_costs
+
+        env = dict(vars(cnn_costs))
+        mistake = mistakes.BY_ID[entry["id"]]
+        env[mistake.target] = mistake.wrong
+        return env
+    mutant = next(m for m in SOURCE_MUTANTS if m.id == entry["id"])
+    return apply_source_mutant(mutant)
+
+
+def grade_mutant(entry: dict, assignment: Assignment | None = None) -> dict:
+    """{"assignment", "id", "mistake", "caught", "lost": {question: points}}."""
+    assignment = assignment or load_assignment(entry["assignment"])
+    env = mutant_env(entry)
+    questions = run_checks(lambda: env, assignment)
+    lost = {q: round(r["possible"] - r["score"], 4) for q, r in questions.items()
+            if r["score"] < r["possible"]}
+    feedback = {q: questions[q]["feedback"] for q in lost}
+    return {**entry, "caught": bool(lost), "lost": lost, "feedback": feedback}
+
+
+def run(assignments: list[str] | None = None, progress=None) -> list[dict]:
+    entries = catalogue(assignments)
+    loaded = {name: load_assignment(name) for name in {e["assignment"] for e in entries}}
+    results = []
+    for entry in entries:
+        results.append(grade_mutant(entry, loaded[entry["assignment"]]))
+        if progress:
+            progress(results[-1])
+    return results

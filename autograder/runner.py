@@ -1,0 +1,228 @@
+"""Grade one student notebook: execute it in a sandbox, run the hidden checks against it,
+and return the contract's record {"submission", "assignment", "total", "possible",
+"questions": {name: {"score", "possible", "feedback"}}}.
+
+Execution is resilient: a cell that raises is noted and execution goes on (as Otter does);
+a cell that hangs, exits the process or exhausts memory is skipped, the sandbox restarted
+and the cells that worked replayed, so one bad cell costs only what depends on it.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from autograder.sandbox import ROOT, Sandbox, SandboxLost, StudentCodeError, RemoteEnv
+
+ASSIGNMENTS_DIR = ROOT / "assignments"
+# Directories a student's code may never read: the reference, the hidden checks, the master
+# notebooks (which hold the solutions) and our own tests.
+PRIVATE_DIRS = [ROOT / "solutions", ROOT / "autograder", ROOT / "assignments", ROOT / "tests",
+                ROOT / "cnnlab", ROOT / "quizzes"]
+# Lines of a student notebook that only make sense inside Jupyter or for Otter's own check.
+_SKIPPED_LINE = re.compile(r"^\s*([%!]|import otter\b|grader\s*=\s*otter\.)")
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded at all (not a notebook, unreadable)."""
+
+
+@dataclass
+class Assignment:
+    name: str
+    points: dict[str, float]        # question -> points
+    checks: dict[str, list]         # question -> check functions (the QUESTIONS registry)
+
+    @property
+    def possible(self) -> float:
+        return float(sum(self.points[q] for q in self.checks))
+
+
+def question_points(master: Path) -> dict[str, float]:
+    """Points of each question, read from the master notebook's `# BEGIN QUESTION` cells."""
+    import yaml
+
+    nb = json.loads(Path(master).read_text())
+    points = {}
+    for cell in nb["cells"]:
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "raw" and source.lstrip().startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(source.split("\n", 1)[1]) or {}
+            points[str(config["name"])] = float(config.get("points", 1))
+    return points
+
+
+def load_assignment(name: str) -> Assignment:
+    try:
+        module = importlib.import_module(f"autograder.checks.{name}")
+    except ModuleNotFoundError:
+        known = sorted(p.stem for p in (ROOT / "autograder" / "checks").glob("*.py")
+                       if p.stem not in ("__init__", "common") and not p.stem.startswith("_"))
+        raise SubmissionError(f"unknown assignment {name!r}; known: {', '.join(known)}")
+    checks = module.QUESTIONS
+    master = ASSIGNMENTS_DIR / name / f"{name}.ipynb"
+    points = question_points(master) if master.exists() else {}
+    # A question the notebook does not list is worth 1 point.
+    return Assignment(name, {q: points.get(q, 1.0) for q in checks}, checks)
+
+
+def notebook_cells(path: Path) -> list[tuple[int, str]]:
+    """(cell number, code) of every code cell, with Jupyter-only lines removed."""
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SubmissionError("file not found") from None
+    except UnicodeDecodeError:
+        raise SubmissionError("the file is not text (is it a notebook?)") from None
+    except json.JSONDecodeError as err:
+        raise SubmissionError(f"not a valid notebook: the JSON is broken at line {err.lineno}, "
+                              f"column {err.colno} ({err.msg})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise SubmissionError("not a Jupyter notebook: no list of cells")
+    cells = []
+    for number, cell in enumerate(nb["cells"], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        kept = "\n".join(line for line in source.splitlines() if not _SKIPPED_LINE.match(line))
+        if kept.strip():
+            cells.append((number, kept))
+    return cells
+
+
+@dataclass
+class NotebookRun:
+    """A sandbox that has executed the notebook; restarted (and replayed) when lost."""
+
+    cells: list[tuple[int, str]]
+    make_sandbox: callable
+    cell_timeout: float
+    notes: list[str] = field(default_factory=list)
+    replay: list[int] = field(default_factory=list)   # indices into cells
+    sandbox: Sandbox | None = None
+
+    def execute(self) -> None:
+        self.sandbox = self.make_sandbox()
+        self.sandbox.start()
+        for index, (number, source) in enumerate(self.cells):
+            self._run(index, number, source, replaying=False)
+
+    def _run(self, index: int, number: int, source: str, replaying: bool) -> None:
+        try:
+            self.sandbox.exec_cell(source, self.cell_timeout)
+        except SyntaxError as err:
+            if not replaying:
+                self.notes.append(f"cell {number} has a syntax error ({err}) and was skipped")
+            return
+        except SandboxLost as err:
+            self.notes.append(f"cell {number} was skipped: {err}")
+            self._restart()
+            return
+        except StudentCodeError as err:
+            if "did not finish" in str(err):
+                self.notes.append(f"cell {number} did not finish within "
+                                  f"{self.cell_timeout:g} s and was skipped")
+                return
+            if not replaying:
+                self.notes.append(f"cell {number}: {err}")
+        except Exception as err:  # the student's own exception, as Otter would show it
+            if not replaying:
+                self.notes.append(f"cell {number} raised {getattr(err, 'student_type', type(err).__name__)}: "
+                                  f"{str(err)[:200]}")
+        if not replaying:
+            self.replay.append(index)
+
+    def _restart(self) -> None:
+        self.sandbox.kill()
+        self.sandbox.start()
+        for index in list(self.replay):
+            number, source = self.cells[index]
+            self._run(index, number, source, replaying=True)
+
+    def ensure_alive(self) -> None:
+        if not self.sandbox.alive:
+            self._restart()
+
+
+def run_checks(env_factory, assignment: Assignment, deadline: float | None = None,
+               before_each=None) -> dict:
+    """Run every check of `assignment`; a question scores points x the fraction of its
+    checks that pass. `env_factory()` gives the namespace each check sees."""
+    questions = {}
+    for question, checks in assignment.checks.items():
+        passed, messages = 0, []
+        for check in checks:
+            if deadline is not None and time.monotonic() > deadline:
+                messages.append("not graded: the time limit for the whole submission ran out")
+                continue
+            if before_each:
+                before_each()
+            torch.manual_seed(0)
+            try:
+                check(env_factory())
+                passed += 1
+            except AssertionError as err:
+                message = str(err).strip() or "a hidden test failed"
+                if message not in messages:
+                    messages.append(message)
+            except Exception as err:  # a check that cannot run counts as failed
+                messages.append(f"could not test your code: {type(err).__name__}: "
+                                f"{str(err)[:300]}")
+        possible = assignment.points[question]
+        questions[question] = {
+            "score": round(possible * passed / len(checks), 4) if checks else 0.0,
+            "possible": possible,
+            "feedback": "all tests passed" if not messages else "\n".join(messages),
+        }
+    return questions
+
+
+def failed_record(path, assignment: Assignment | None, reason: str,
+                  name: str | None = None) -> dict:
+    questions = {}
+    if assignment is not None:
+        questions = {q: {"score": 0.0, "possible": assignment.points[q], "feedback": reason}
+                     for q in assignment.checks}
+    return {"submission": str(path), "assignment": assignment.name if assignment else name,
+            "total": 0.0, "possible": assignment.possible if assignment else 0.0,
+            "questions": questions, "error": reason}
+
+
+def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = 60.0,
+                   total_timeout: float = 900.0, memory_mb: int = 4096,
+                   private_dirs: list | None = None) -> dict:
+    """The contract's record for one submission; never raises for a bad submission."""
+    path = Path(path)
+    try:
+        cells = notebook_cells(path)
+    except SubmissionError as err:
+        return failed_record(path, assignment, f"could not grade this submission: {err}")
+    deadline = time.monotonic() + total_timeout
+    workdir = tempfile.mkdtemp(prefix="cnnlab-grade-")
+    forbidden = [str(p) for p in (private_dirs or PRIVATE_DIRS)]
+    # Other students' notebooks sit beside this one: none of them is readable either.
+    forbidden.append(str(path.resolve().parent))
+    run = NotebookRun(cells, lambda: Sandbox(workdir, forbidden, memory_mb=memory_mb),
+                      cell_timeout)
+    try:
+        run.execute()
+        questions = run_checks(lambda: RemoteEnv(run.sandbox), assignment, deadline,
+                               before_each=run.ensure_alive)
+    finally:
+        if run.sandbox is not None:
+            run.sandbox.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    total = round(sum(q["score"] for q in questions.values()), 4)
+    record = {"submission": str(path), "assignment": assignment.name, "total": total,
+              "possible": assignment.possible, "questions": questions}
+    if run.notes:
+        record["notes"] = run.notes
+    return record

@@ -1,0 +1,28 @@
+"""The figure of `quiz grade --plot`: per question, stacked bars of how many students made
+each catalogued mistake (plus wrong answers no mistake explains)."""
+from __future__ import annotations
+
+
+def plot_mistakes(result: dict, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    slots = list(result["questions"])
+    names = sorted({m for q in result["questions"].values() for m in q["mistakes"]})
+    stacks = {m: [result["questions"][s]["mistakes"].get(m, 0) for s in slots] for m in names}
+    stacks["(no catalogued mistake)"] = [result["questions"][s]["unexplained"] for s in slots]
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(slots) + 4), 4.5))
+    bottom = [0] * len(slots)
+    cmap = plt.get_cmap("tab20")
+    for i, (name, counts) in enumerate(stacks.items()):
+        color = "lightgrey" if name.startswith("(") else cmap(i % 20)
+        ax.bar(slots, counts, bottom=bottom, label=name, color=color)
+        bottom = [b + c for b, c in zip(bottom, counts)]
+    ax.set_xlabel("question")
+    ax.set_ylabel("wrong answers")
+    ax.set_title("Likely mistakes behind wrong answers")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)

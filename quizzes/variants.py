@@ -1,0 +1,92 @@
+"""Turning a seed (and a roster) into a quiz: which template fills each slot, at which
+difficulty, and the random generator of every variant.
+
+Every generator is derived with hashlib from (seed, slot, variant) or (seed, slot, student
+id), never from Python's salted hash(): a seed fixes the whole quiz, and a student's
+questions depend only on the seed and their own id, not on the roster's order or size."""
+from __future__ import annotations
+
+import hashlib
+import random
+
+from quizzes.model import Question, Quiz
+from quizzes.templates import DIFFICULTIES, TEMPLATES
+
+DEFAULT_QUESTIONS = len(TEMPLATES)
+
+
+def _digest(*parts) -> bytes:
+    text = "\x1f".join(str(p) for p in ("cnnlab-quiz", *parts))
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def rng_for(seed, slot: str, who: str) -> random.Random:
+    return random.Random(int.from_bytes(_digest(seed, slot, who)[:8], "big"))
+
+
+def student_tag(seed, student_id: str) -> str:
+    """A short stable tag for a student's question ids; the id itself stays out of the
+    question text, which Canvas shows."""
+    return _digest(seed, "student", student_id).hex()[:8]
+
+
+def parse_difficulty(text: str) -> list[str]:
+    """'medium', 'easy,hard' (slots cycle through the list) or 'mixed' (= easy,medium,hard)."""
+    if text == "mixed":
+        return list(DIFFICULTIES)
+    levels = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in levels if t not in DIFFICULTIES]
+    if bad or not levels:
+        raise ValueError(f"difficulty must be {', '.join(DIFFICULTIES)} or mixed, or a comma "
+                         f"list of them; got {text!r}")
+    return levels
+
+
+def plan(questions: int, difficulty: str = "medium",
+         templates: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """[(slot id, template, difficulty)]: slots cycle through the templates in order."""
+    names = templates or list(TEMPLATES)
+    unknown = [t for t in names if t not in TEMPLATES]
+    if unknown:
+        raise ValueError(f"unknown template {unknown[0]!r}; known: {', '.join(TEMPLATES)}")
+    if questions < 1:
+        raise ValueError(f"questions must be >= 1, got {questions}")
+    levels = parse_difficulty(difficulty)
+    width = max(2, len(str(questions)))
+    return [(f"q{k + 1:0{width}d}", names[k % len(names)], levels[k % len(levels)])
+            for k in range(questions)]
+
+
+def make_variant(seed, slot: str, template: str, difficulty: str, who: str) -> Question:
+    return TEMPLATES[template](rng_for(seed, slot, who), difficulty)
+
+
+def build_quiz(seed, variants: int | None = None, roster: list[dict] | None = None,
+               questions: int = DEFAULT_QUESTIONS, difficulty: str = "medium",
+               templates: list[str] | None = None, title: str | None = None) -> Quiz:
+    """Without a roster: `variants` variants of each slot (student None). With one: one
+    variant of each slot per student, in roster order."""
+    slots = plan(questions, difficulty, templates)
+    out: list[Question] = []
+    if roster is None:
+        if not variants or variants < 1:
+            raise ValueError(f"variants must be >= 1, got {variants}")
+        width = max(3, len(str(variants)))
+        for slot, template, level in slots:
+            for v in range(1, variants + 1):
+                q = make_variant(seed, slot, template, level, f"v{v}")
+                q.id, q.question = f"{slot}v{v:0{width}d}", slot
+                out.append(q)
+    else:
+        tags = {s["id"]: student_tag(seed, s["id"]) for s in roster}
+        if len(set(tags.values())) < len(tags):  # 32-bit tags: vanishingly rare
+            tags = {s["id"]: _digest(seed, "student", s["id"]).hex() for s in roster}
+        for slot, template, level in slots:
+            for s in roster:
+                q = make_variant(seed, slot, template, level, f"student:{s['id']}")
+                q.id, q.question, q.student = f"{slot}-{tags[s['id']]}", slot, s["id"]
+                out.append(q)
+    for q in out:
+        q.prompt = f"[{q.id}] {q.prompt}"
+    return Quiz(title=title or f"CNN Architectures: costs quiz (seed {seed})", seed=str(seed),
+                questions=out, students=roster)
