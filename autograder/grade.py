@@ -298,7 +298,7 @@ def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, 
             raise GradingError(f"this notebook is for assignment {claimed!r}, not {assignment!r}")
         result = run_isolated(zip_path, Path(submission), assignment,
                               timeout=timeout, memory_bytes=memory_bytes)
-    except GradingError as err:
+    except (GradingError, FileNotFoundError) as err:
         return failed_result(name, assignment, questions, str(err), time.monotonic() - start)
     if result["error"] and not result["questions"]:
         return failed_result(name, assignment, questions, result["error"],
@@ -346,14 +346,16 @@ def csv_rows(results: list[dict]) -> tuple[list[str], list[list]]:
 def format_table(result: dict) -> str:
     """A readable per-question report of one submission."""
     lines = [f"{result['submission']}  ({result['assignment']}): "
-             f"{result['total']:g} / {result['possible']:g}"]
+             f"{result['total']:.4g} / {result['possible']:g}"]
     if result.get("error"):
         lines.append(f"  error: {result['error']}")
     width = max([len(q) for q in result["questions"]] + [8])
+    indent = " " * (width + 19)
     for q, r in result["questions"].items():
-        lines.append(f"  {q:<{width}}  {r['score']:>5g} / {r['possible']:<4g}"
-                     + ("" if r["feedback"] == "all tests passed" or r["score"] == r["possible"]
-                        else "  " + r["feedback"].replace("\n", "\n" + " " * (width + 18))))
+        line = f"  {q:<{width}}  {r['score']:>6.2f} / {r['possible']:<5g}"
+        if r["score"] != r["possible"] and not result.get("error"):
+            line += "  " + r["feedback"].replace("\n", "\n" + indent)
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -4,7 +4,8 @@ grades a few, so the guards of autograder/sandbox.py are exercised on every run.
 
 Each submission is the correct reference code plus one hostile cell (or one replaced
 function), so a correct grader gives full marks on every question the cell does not target
-and nothing on the one it does.
+and nothing on the ones it does (a replaced function also breaks the reference functions
+that call it, e.g. conv_flops calls conv_output_size).
 """
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ CATALOGUE: list[Hostile] = [
                     def __hash__(self): return 0
                 def conv_output_size(size, kernel, stride=1, padding=0):
                     return Anything()
-            """),), loses=("conv_output_size", "cost_table")),
+            """),), loses=("conv_output_size", "conv_flops", "cost_table")),
     Hostile("int_subclass", "returns an int subclass whose == is always true",
             (_cell("""
                 class SneakyInt(int):
@@ -118,7 +119,7 @@ CATALOGUE: list[Hostile] = [
                     __hash__ = int.__hash__
                 def pool_output_size(size, kernel, stride=None, padding=0):
                     return SneakyInt(1)
-            """),), loses=("pool_output_size", "cost_table")),
+            """),), loses=("pool_output_size", "pool_flops", "cost_table")),
     Hostile("kill_grader", "tries to kill the grading process",
             (_cell("""
                 import os, signal

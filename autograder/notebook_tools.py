@@ -153,23 +153,30 @@ def sync_hidden_tests(master: str | Path) -> bool:
     return False
 
 
-def solution_code_lines(master: str | Path) -> list[str]:
-    """Code lines between solution markers of the master (what must never reach students)."""
-    lines, inside = [], False
+def split_code_lines(master: str | Path) -> tuple[list[str], list[str]]:
+    """(code lines between solution markers or ending in `# SOLUTION`, all other code lines)
+    of the master, stripped: the first must never reach students."""
+    solution, other = [], []
     for cell in read(master).cells:
         if cell.get("cell_type") != "code":
             continue
+        inside = False
         for line in _source(cell).split("\n"):
             stripped = line.strip()
             if _SOLUTION_BLOCK_RE.match(line):
                 inside = True
             elif stripped.endswith("# END SOLUTION"):
                 inside = False
-            elif inside and stripped:
-                lines.append(stripped)
-            elif stripped.endswith("# SOLUTION") and stripped != "# SOLUTION":
-                lines.append(stripped)
-    return lines
+            elif stripped and (inside or (stripped.endswith("# SOLUTION")
+                                          and stripped != "# SOLUTION")):
+                solution.append(stripped)
+            elif stripped:
+                other.append(stripped)
+    return solution, other
+
+
+def solution_code_lines(master: str | Path) -> list[str]:
+    return split_code_lines(master)[0]
 
 
 def normalized_cells(path: str | Path) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import io
+import json
 import os
 import pickle
 import resource
@@ -143,7 +144,7 @@ class Sandbox:
             self.kill()
             raise
         try:
-            reply = torch.load(io.BytesIO(data), weights_only=True)
+            reply = _decode(data)
         except Exception:
             self.kill()
             raise SandboxLost("your notebook's process sent back something unreadable") from None
@@ -178,6 +179,21 @@ class Sandbox:
 
     def output(self) -> dict:
         return self.request("output")
+
+
+def _as_tuple(obj: dict):
+    if len(obj) == 1 and "__tuple__" in obj and type(obj["__tuple__"]) is list:
+        return tuple(obj["__tuple__"])
+    return obj
+
+
+def _decode(data: bytes):
+    """Both encodings build plain data only: JSON, or torch's restricted unpickler."""
+    if data[:1] == b"J":
+        return json.loads(data[1:], object_hook=_as_tuple)
+    if data[:1] == b"T":
+        return torch.load(io.BytesIO(data[1:]), weights_only=True)
+    raise ValueError("unknown encoding")
 
 
 def _ended(code) -> str:

@@ -1,12 +1,15 @@
 """Lecture-style cost tables of the reference networks, read off the real nn.Modules.
 
-`cost_rows(model, input_shape)` builds the reference module on torch's meta device (no
-weights are allocated, no arithmetic is done), runs one forward pass on a meta tensor of
-shape (1, C, H, W) with forward hooks on the layers the lecture counts, and turns each hook
-call into a row. Shapes come from torch; params and FLOPs come from the lecture's formulas in
-`solutions.cnn_costs` (written once), fed with the kernel, stride and padding read off each
-module. Two cross-checks run on every table: each formula's output shape must equal torch's,
-and the rows' params must add up to `sum(p.numel())` of the module.
+`cost_rows(model, input_shape)` builds the reference module with its weight initialisation
+skipped, runs one forward pass with forward hooks on the layers the lecture counts, and turns
+each hook call into a row. The forward runs on an empty batch, a (0, C, H, W) CPU tensor:
+torch's C++ kernels check and infer every shape and do no arithmetic. (device="meta", a
+(1, C, H, W) meta tensor, gives the same rows, but torch's Python meta kernels import sympy
+and torch._dynamo on first use, about 1 s; see docs/bench/costs.md.) Shapes come from torch;
+params and FLOPs come from the lecture's formulas in `solutions.cnn_costs` (written once),
+fed with the kernel, stride and padding read off each module. Two cross-checks run on every
+table: each formula's output shape must equal torch's, and the rows' params must add up to
+`sum(p.numel())` of the module.
 
 Counting choices the lecture does not make (also printed under the table):
 - Batch norm: params 2C (gamma and beta; running statistics are buffers, not params);
@@ -161,7 +164,8 @@ class _Recorder:
             c, h, w = out_shape
             self.row(name, "batchnorm", "batchnorm", out_shape, params, c * h * w)
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-            if getattr(module, "ceil_mode", False) or getattr(module, "dilation", 1) not in (1, (1, 1)):
+            dilation = getattr(module, "dilation", 1)  # AvgPool2d has none
+            if module.ceil_mode or _square(dilation, "dilation", name) != 1:
                 raise NotImplementedError(f"{name}: ceil_mode or dilated pooling")
             k = _square(module.kernel_size, "kernel", name)
             s = _square(module.stride if module.stride is not None else k, "stride", name)
@@ -197,9 +201,10 @@ def _build_without_init(model: str, device: str):
     """The module with uninitialised weights: its shapes are all a cost table needs.
 
     Weight initialisation is skipped by a TorchFunctionMode that turns nn.init's functions
-    and the in-place fills modules call directly into no-ops. On the meta device these fills run torch's Python reference
-    implementations, whose first call imports sympy and torch._dynamo (about 1 s); on the
-    CPU they would draw ~60M random numbers for resnet152. Either way they are wasted work.
+    and the in-place fills modules call directly into no-ops. On the meta device those fills
+    run torch's Python reference implementations, whose first call imports sympy and
+    torch._dynamo (about 1 s); on the CPU they would draw 60M random numbers for resnet152.
+    Either way they are wasted work: a cost table needs shapes only.
     """
     import torch
     from torch.overrides import TorchFunctionMode
@@ -253,8 +258,9 @@ def cost_rows(model: str, input_shape: tuple[int, int, int] | None = None,
     except (RuntimeError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         default = ",".join(map(str, MODELS[model][2]))
-        raise CostError(f"input {','.join(map(str, shape))} does not fit {model} "
-                        f"(accepted: C,H,W with the model's channels and a size its layers allow; default {default}): {reason}") from err
+        raise CostError(f"input {','.join(map(str, shape))} does not fit {model} (accepted: "
+                        f"C,H,W with the model's channels and a size its layers allow; "
+                        f"default {default}): {reason}") from err
     total = sum(p.numel() for p in net.parameters())
     counted_params = sum(r["params"] for r in recorder.rows)
     if counted_params != total:

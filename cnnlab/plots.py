@@ -42,9 +42,13 @@ def plot_costs(report: dict, path: str) -> None:
 def _lesson(rows: list[dict], totals: dict) -> str:
     """The lecture's point, in this model's own numbers."""
     third = max(1, len(rows) // 3)
-    mem_early = 100.0 * sum(r["memory_kb"] for r in rows[:third]) / (totals["memory_kb"] or 1)
-    params_fc = 100.0 * sum(r["params"] for r in rows if r["type"] == "fc") / (totals["params"] or 1)
-    params_late = 100.0 * sum(r["params"] for r in rows[-third:]) / (totals["params"] or 1)
+
+    def share(key, subset):
+        return 100.0 * sum(r[key] for r in subset) / (totals[key] or 1)
+
+    mem_early = share("memory_kb", rows[:third])
+    params_fc = share("params", [r for r in rows if r["type"] == "fc"])
+    params_late = share("params", rows[-third:])
     where = (f"params in the fully connected layers ({params_fc:.0f}%)" if params_fc >= 50
              else f"params in the last third of layers ({params_late:.0f}%)")
     return f"memory sits in the first third of layers ({mem_early:.0f}%), {where}"

@@ -87,6 +87,28 @@ def _formulas_with(mistake):
 # formulas_with also rewires the FLOPs when a size formula is swapped in.
 _ALSO_AFFECTS = {"conv_output_size": {"conv_flops"}, "pool_output_size": {"pool_flops"}}
 
+# Which formulas an asked field can depend on: a mistake elsewhere cannot change it, so it
+# is not evaluated (the generator's hot path). Sizes feed params only through an fc layer,
+# whose in_features is the flattened size.
+_SIZES = {"conv_output_size", "pool_output_size"}
+_FIELD_FORMULAS = {
+    "output_shape": _SIZES, "receptive_field": _SIZES,
+    "memory_kb": _SIZES | {"memory_kb"},
+    "params": {"conv_params", "fc_params"}, "total_params": {"conv_params", "fc_params"},
+    "block_params": {"conv_params", "fc_params"},
+    "flops": _SIZES | {"conv_flops", "pool_flops", "fc_flops"},
+    "total_flops": _SIZES | {"conv_flops", "pool_flops", "fc_flops"},
+}
+
+
+def _relevant(field: str, layers) -> set[str] | None:
+    names = _FIELD_FORMULAS.get(field)
+    if names is None:
+        return None  # unknown field: try every mistake
+    if "params" in field and any(layer.get("type") == "fc" for layer in layers):
+        names = names | _SIZES
+    return names
+
 
 def within(value, expected, tolerance: float) -> bool:
     """Whether `value` counts as `expected`: every number within the tolerance."""
@@ -104,15 +126,35 @@ def within(value, expected, tolerance: float) -> bool:
 def wrong_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):
     """[(mistake id, value)] for each catalogued mistake that changes this question's value,
     in catalogue order, each value once (the first mistake that gives it names it)."""
+    return answer_and_wrong_values(input_shape, layers, asked, extra, lambda _: tolerance)[1]
+
+
+def answer_and_wrong_values(input_shape, layers, asked, extra=None, tolerance_of=None):
+    """(answer, wrong_values) in one pass; `tolerance_of(answer)` gives the tolerance."""
     rec = _Recorder()
     correct = evaluate(rec, input_shape, layers, asked, extra)
+    tolerance = tolerance_of(correct) if tolerance_of else 0.0
     used = rec._used
+    relevant = _relevant(asked["field"], layers)
+    # A mistake outside the size formulas leaves every shape right, so it can only change
+    # the asked row: evaluate that row alone, on its (reference) input shape.
+    row_alone = None
+    field, index = asked["field"], asked.get("layer")
+    if field in ("memory_kb", "params", "flops") and index:
+        before = _table(FORMULAS, input_shape, layers[:index])[-1]["output_shape"]
+        if len(before) == 3:
+            row_alone = (before, layers[index: index + 1], {"layer": 0, "field": field})
     out: list[tuple[str, object]] = []
     for m in mistakes.CATALOGUE:
         if m.target not in used and not (_ALSO_AFFECTS.get(m.target, set()) & used):
             continue
+        if relevant is not None and m.target not in relevant:
+            continue
         try:
-            value = evaluate(_formulas_with(m), input_shape, layers, asked, extra)
+            if row_alone and m.target not in _SIZES:
+                value = evaluate(_formulas_with(m), *row_alone, extra)
+            else:
+                value = evaluate(_formulas_with(m), input_shape, layers, asked, extra)
         except (ValueError, TypeError, ZeroDivisionError, KeyError, IndexError):
             continue
         if value is None or _not_finite(value):
@@ -120,7 +162,7 @@ def wrong_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0)
         if within(value, correct, tolerance) or any(within(value, v, tolerance) for _, v in out):
             continue
         out.append((m.id, value))
-    return out
+    return correct, out
 
 
 def _not_finite(value) -> bool:
@@ -143,6 +185,11 @@ def near_values(value, rng) -> list:
         return [value + step, max(0, value - step), value * 2, max(0, value // 2),
                 value + 1, value + 2, max(0, value - 1)]
     return [value * 1.1, value * 0.9, value * 2, value / 2, value * 4]
+
+
+def next_shape(shape, layer) -> tuple:
+    """The output shape of one layer (validating it), for templates chaining layers."""
+    return cnn_costs.layer_costs(tuple(shape), layer)[0]
 
 
 def cost_rows(input_shape, layers) -> list[dict]:

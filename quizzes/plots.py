@@ -7,6 +7,7 @@ def plot_mistakes(result: dict, path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     slots = list(result["questions"])
     names = sorted({m for q in result["questions"].values() for m in q["mistakes"]})
@@ -21,6 +22,7 @@ def plot_mistakes(result: dict, path) -> None:
         bottom = [b + c for b, c in zip(bottom, counts)]
     ax.set_xlabel("question")
     ax.set_ylabel("wrong answers")
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title("Likely mistakes behind wrong answers")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()

@@ -32,9 +32,10 @@ FIELD_WORDS = {
 
 # --- drawing valid layers -------------------------------------------------------------
 
-def _valid(input_shape, layers) -> bool:
+def _fits(layer: dict, size: int) -> bool:
+    """Whether the calculator accepts `layer` on a size x size input (as torch would)."""
     try:
-        calculator.answer(input_shape, layers, {"layer": len(layers) - 1, "field": "flops"})
+        calculator.next_shape((1, size, size), layer)
         return True
     except ValueError:
         return False
@@ -55,13 +56,14 @@ def draw_conv(rng: random.Random, difficulty: str, size: int, name: str = "conv"
         else:
             k = rng.choice([3, 5, 7, 11])
             s, p, bias = rng.choice([2, 3, 4]), rng.randint(0, k // 2), rng.random() < 0.5
-        if k > size + 2 * p or (difficulty != "hard") != _exact(size, k, s, p):
+        if (difficulty != "hard") != _exact(size, k, s, p):
             continue
         layer = {"type": "conv", "name": name, "out_channels": rng.choice(CHANNELS[1:]),
                  "kernel": k, "stride": s, "padding": p}
         if not bias:
             layer["bias"] = False
-        return layer
+        if _fits(layer, size):
+            return layer
     raise RuntimeError(f"no {difficulty} conv fits size {size}")
 
 
@@ -75,14 +77,15 @@ def draw_pool(rng: random.Random, difficulty: str, size: int, name: str = "pool"
             k = rng.choice([2, 3, 5])
             s, p = rng.choice([None, 2]), rng.randint(0, k // 2)
         stride = k if s is None else s
-        if k > size + 2 * p or (difficulty != "hard") != _exact(size, k, stride, p):
+        if (difficulty != "hard") != _exact(size, k, stride, p):
             continue
         layer = {"type": "pool", "name": name, "kernel": k}
         if s is not None:
             layer["stride"] = s
         if p:
             layer["padding"] = p
-        return layer
+        if _fits(layer, size):
+            return layer
     raise RuntimeError(f"no {difficulty} pool fits size {size}")
 
 
@@ -133,9 +136,9 @@ def make_question(rng: random.Random, template: str, difficulty: str, prompt: st
                   input_shape: tuple, layers: list[dict], asked: dict, *,
                   extra: dict | None = None, table=None) -> Question:
     extra = extra or {}
-    answer = calculator.answer(input_shape, layers, asked, extra)
+    answer, wrong = calculator.answer_and_wrong_values(
+        input_shape, layers, asked, extra, lambda a: tolerance_for(asked["field"], a))
     tol = tolerance_for(asked["field"], answer)
-    wrong = calculator.wrong_values(input_shape, layers, asked, extra, tol)
     picked = rng.sample(wrong, CHOICES - 1) if len(wrong) > CHOICES - 1 else list(wrong)
     distractors = [Choice(v, m) for m, v in picked]
     for v in calculator.near_values(answer, rng):
@@ -205,18 +208,17 @@ TABLE_FIELDS = ["output_shape", "memory_kb", "params", "flops"]
 
 def _short_network(rng, difficulty):
     shape = (rng.choice([1, 3]), *([rng.choice(SIZES[difficulty])] * 2))
-    layers, size = [], shape[1]
+    layers, current = [], shape
     for i in range(1, rng.randint(2, 3) + 1):
         conv_level = "easy" if difficulty == "easy" else rng.choice(["easy", difficulty])
-        layers.append(draw_conv(rng, conv_level, size, f"conv{i}"))
-        size = calculator.answer(shape, layers, {"layer": len(layers) - 1,
-                                                 "field": "output_shape"})[1]
-        if size >= 2:
-            pool_level = "easy" if size % 2 == 0 or difficulty == "easy" else "hard"
-            layers.append(draw_pool(rng, pool_level, size, f"pool{i}"))
-            size = calculator.answer(shape, layers, {"layer": len(layers) - 1,
-                                                     "field": "output_shape"})[1]
-        if size < 3:
+        layers.append(draw_conv(rng, conv_level, current[1], f"conv{i}"))
+        current = calculator.next_shape(current, layers[-1])
+        pool_level = "easy" if current[1] % 2 == 0 else (None if difficulty == "easy"
+                                                         else "hard")
+        if current[1] >= 2 and pool_level:  # an easy quiz pools even sizes only
+            layers.append(draw_pool(rng, pool_level, current[1], f"pool{i}"))
+            current = calculator.next_shape(current, layers[-1])
+        if current[1] < 3:
             break
     layers.append({"type": "fc", "name": "fc", "out_features": rng.choice(FC_OUT[:4])})
     return shape, layers
@@ -227,10 +229,9 @@ def table_cell(rng, difficulty):
     for _ in range(100):
         try:
             shape, layers = _short_network(rng, difficulty)
-        except RuntimeError:
-            continue
-        if _valid(shape, layers):
             break
+        except RuntimeError:  # no layer of that difficulty fits a size drawn on the way
+            continue
     rows = calculator.cost_rows(shape, layers)
     candidates = [(i, f) for i, layer in enumerate(layers) for f in TABLE_FIELDS
                   if not (layer["type"] == "pool" and f == "params")]

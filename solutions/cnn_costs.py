@@ -63,6 +63,8 @@ def conv_flops(in_channels: int, height: int, width: int, out_channels: int, ker
     """(Cout * H' * W') output elements, each (Cin * K * K) multiply-adds."""
     _require_int("in_channels", in_channels, 1)
     _require_int("out_channels", out_channels, 1)
+    _require_int("height", height, 1)  # else the message would name conv_output_size's "size"
+    _require_int("width", width, 1)
     out_h = conv_output_size(height, kernel, stride, padding)
     out_w = conv_output_size(width, kernel, stride, padding)
     return (out_channels * out_h * out_w) * (in_channels * kernel * kernel)
@@ -72,6 +74,8 @@ def pool_flops(channels: int, height: int, width: int, kernel: int,
                stride: int | None = None, padding: int = 0) -> int:
     """(C * H' * W') output elements, each looking at K * K inputs."""
     _require_int("channels", channels, 1)
+    _require_int("height", height, 1)
+    _require_int("width", width, 1)
     out_h = pool_output_size(height, kernel, stride, padding)
     out_w = pool_output_size(width, kernel, stride, padding)
     return (channels * out_h * out_w) * (kernel * kernel)

@@ -83,8 +83,9 @@ def test_all_checks_on_the_reference_are_fast():
 
 def test_hypothesis_reports_nothing(capsys):
     env = reference_env()
-    env["conv_output_size"] = named(lambda w, k, s=1, p=0: (w - k + 2 * p) // s,
-                                    "conv_output_size")
+    env["conv_output_size"] = named(
+        lambda size, kernel, stride=1, padding=0: (size - kernel + 2 * padding) // stride,
+        "conv_output_size")
     message = failure(checks.check_conv_output_size_random, env)
     assert message is not None
     out = capsys.readouterr()
@@ -433,7 +434,8 @@ def test_student_exception_on_valid_input_is_feedback():
 
 def test_truncation_gets_a_floor_hint():
     env = reference_env()
-    env["conv_output_size"] = named(lambda w, k, s=1, p=0: int((w - k + 2 * p) / s) + 1,
+    env["conv_output_size"] = named(lambda size, kernel, stride=1, padding=0:
+                                    int((size - kernel + 2 * padding) / stride) + 1,
                                     "conv_output_size")
     message = failure(checks.check_conv_output_size_errors, env)
     assert "must raise ValueError" in message and "floor" in message
@@ -455,7 +457,8 @@ def test_error_message_must_name_the_argument():
 def test_pool_stride_default():
     env = reference_env()
     env["pool_output_size"] = named(
-        lambda w, k, s=None, p=0: ref.pool_output_size(w, k, s or 1, p), "pool_output_size")
+        lambda size, kernel, stride=None, padding=0:
+        ref.pool_output_size(size, kernel, stride or 1, padding), "pool_output_size")
     message = failure(checks.check_pool_output_size_lecture, env)
     assert mistakes.BY_ID["pool_stride_default_one"].description in message
 
@@ -463,7 +466,8 @@ def test_pool_stride_default():
 def test_square_only_conv_flops_fails_non_square():
     env = reference_env()
     env["conv_flops"] = named(
-        lambda cin, h, w, cout, k, s=1, p=0: ref.conv_flops(cin, h, h, cout, k, s, p),
+        lambda cin, height, width, cout, kernel, stride=1, padding=0:
+        ref.conv_flops(cin, height, height, cout, kernel, stride, padding),
         "conv_flops")
     message = failure(checks.check_conv_flops_lecture, env)
     assert message is not None and "H' and W'" in message
@@ -572,7 +576,37 @@ def test_table_feedback_never_shows_the_expected_cell(check, column):
         shape, layers = getattr(ref, f"{net}_INPUT"), getattr(ref, f"{net}_LAYERS")
     expected = ref.cost_table(shape, layers)[int(match.group(1)) - 1][column]
     context = message.split(": row")[0]
-    if column == "output_shape":
-        assert str(expected) not in message
-    elif str(expected) not in context:
-        assert not _holds(message, expected), message
+    if str(expected) not in context:
+        assert str(expected) not in message and not _holds(message, expected), message
+
+
+# ---------------------------------------------------------------------------------------
+# Through the sandbox, as `cnnlab grade` runs them: proxies and plain data only
+# ---------------------------------------------------------------------------------------
+
+SANDBOX_CHEATS = '''
+import numpy as np
+class RiggedInt(int):
+    def __eq__(self, other): return True
+    __hash__ = int.__hash__
+_fc_flops = fc_flops
+def fc_flops(a, b): return RiggedInt(_fc_flops(a, b))
+_conv_params = conv_params
+def conv_params(*a, **k): return np.int64(_conv_params(*a, **k))
+def memory_kb(n): raise NotImplementedError
+'''
+
+
+def test_checks_through_the_sandbox(tmp_path):
+    sandbox_module = pytest.importorskip("autograder.sandbox")
+    from autograder.runner import PRIVATE_DIRS
+    with sandbox_module.Sandbox(str(tmp_path), [str(p) for p in PRIVATE_DIRS]) as sandbox:
+        sandbox.exec_cell(open(ref.__file__).read(), 60)
+        env = sandbox_module.RemoteEnv(sandbox)
+        for _, check in ALL_CHECKS:
+            assert failure(check, env) is None, check.__name__
+        sandbox.exec_cell(SANDBOX_CHEATS, 60)
+        assert "RiggedInt (a subclass of int)" in failure(checks.check_fc_flops_values, env)
+        assert "numpy.int64" in failure(checks.check_conv_params_values, env)
+        assert "not implemented" in failure(checks.check_memory_kb_values, env)
+        assert failure(checks.check_fc_flops_errors, env) is None

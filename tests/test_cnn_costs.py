@@ -167,6 +167,9 @@ def test_torch_rejects_kernel_larger_than_padded_input(size, kernel, padding):
     (lambda: cc.conv_flops(3, 8, 8, 4, 3, stride=0), "stride"),
     (lambda: cc.conv_flops(3, 8, 8, 4, 3, padding=-1), "padding"),
     (lambda: cc.pool_flops(3, 8, 8, 3, padding=2), "padding"),
+    (lambda: cc.conv_flops(3, 0, 8, 4, 3), "height"),
+    (lambda: cc.conv_flops(3, 8, -1, 4, 3), "width"),
+    (lambda: cc.pool_flops(3, 8, 0, 2), "width"),
     (lambda: cc.memory_kb(-1), "num_elements"),
     (lambda: cc.conv_output_size(8, True), "kernel"),   # a bool is not a kernel size
 ])

@@ -68,6 +68,10 @@ def test_timeouts_and_exits_are_reported(sandbox):
 
 
 def test_autograd_use_is_counted(sandbox):
-    sandbox.exec_cell("import torch\nw = torch.ones(2, requires_grad=True)\n(w * 2).sum().backward()", 10)
-    assert RemoteEnv(sandbox).autograd_calls() >= 1
+    sandbox.exec_cell("import torch\ndef f():\n    w = torch.ones(2, requires_grad=True)\n"
+                      "    (w * 2).sum().backward()\n    return w.grad", 10)
+    env = RemoteEnv(sandbox)
+    assert env.autograd_calls() == 0
+    assert torch.equal(env["f"](), torch.full((2,), 2.0))
+    assert env.autograd_calls() >= 1
     assert RemoteEnv(sandbox).autograd_calls() == 0

@@ -24,10 +24,17 @@ Decisions, made once here:
 - Student values are compared, shown and diagnosed only when made of plain ints, floats and
   strings, read by this module itself (never through a student's `__eq__`, `__float__` or
   `__repr__`), and expected values are computed only after the student's call returns.
-- The likely mistake is the catalogued one that reproduces the failing answer and agrees
-  with the most of the student's other answers in the same check (a single call cannot
-  tell "forgot the +1" from "padding on one side" when P == S). Mistakes in an output size
-  are also looked for in the FLOPs and tables that reuse it.
+- Out-of-range arguments must raise ValueError; in the pinned cases its message must name
+  the offending argument (the contract), in the fuzzed ones any ValueError will do. A pool's
+  stride of 0 is not tested: `stride = stride or kernel`, a common and otherwise right way
+  to read the None default, takes 0 as the default (negative strides are tested).
+- The likely mistake is the catalogued one that reproduces at least half of the failing
+  answers and agrees with the most of all the student's answers in the same check: a
+  single call cannot tell "forgot the +1" from "padding on one side" when P == S, and an
+  H x H for H x W can happen to double the FLOPs. Where two fit equally well, both are
+  named. Mistakes in an output size are also looked for in the FLOPs and tables that reuse
+  it. (This ranks answers across calls, so it does not go through `mistakes.diagnose`,
+  which names the first entry that fits one call.)
 """
 from __future__ import annotations
 
@@ -153,19 +160,22 @@ def _signature(name: str, args: tuple, kwargs: dict) -> str:
 
 def _type_problem(name: str, value, kind: str) -> str:
     """Why a returned value of the wrong type is wrong, and what to return instead."""
-    shown, tname = _show(value), _type_name(value)
+    tname = _type_name(value)
+    # _show names the type of a value it will not show; name it for one it shows.
+    described = _show(value) if _plain(value) is _OPAQUE else f"{_show(value)}, a {tname}"
+    if tname.startswith("numpy."):
+        wanted = "float(x)" if kind == "kb" else "int(x)"
+        return f"returned {tname}; return a Python {wanted[:-3]} (e.g. {wanted})"
     if kind == "kb":
-        return f"returned {shown}, a {tname}; memory_kb must return a Python float"
+        return f"returned {described}; memory_kb must return a Python float"
     if type(value) is float:
-        return (f"returned a float ({shown}); {name} must return a Python int: use // "
+        return (f"returned a float ({_show(value)}); {name} must return a Python int: use // "
                 f"(floor division) rather than /")
     if type(value) is bool:
-        return f"returned a bool ({shown}); {name} must return a Python int"
-    if tname.startswith("numpy."):
-        return f"returned {tname}; return a Python int (e.g. int(x))"
+        return f"returned a bool ({_show(value)}); {name} must return a Python int"
     if isinstance(value, int):
         return f"returned a {tname} (a subclass of int); return a plain Python int"
-    return f"returned {shown}, a {tname}; {name} must return a plain Python int"
+    return f"returned {described}; {name} must return a plain Python int"
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,11 +206,13 @@ def _safe(fn, args):
         return _OPAQUE
 
 
-def _mistake_phrase(name: str, mistake, own: bool) -> str:
+def _mistake_phrase(name: str, mistake, own: bool, others=()) -> str:
+    """`others`: mistakes that fit the answers just as well, named as alternatives."""
+    alternatives = "".join(f" (or it {m.description})" for m in others[:2])
     if own:
-        return f"looks like it {mistake.description}"
-    return (f"looks like the output size it uses is wrong: it {mistake.description} "
-            f"(fix that in {mistake.target}, which {name} should reuse)")
+        return f"looks like it {mistake.description}{alternatives}"
+    return (f"looks like the output size it uses is wrong: it {mistake.description}"
+            f"{alternatives} (fix that in {mistake.target}, which {name} should reuse)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,7 +273,7 @@ class _Probe:
                     f"since {reason}")
         else:
             text = f"`{sig}` returned {_show(payload)}, but it must raise ValueError, since {reason}"
-            if "larger than the padded input" in reason and exact_int(payload):
+            if "larger than the padded input" in reason and exact_int(payload) and payload > 0:
                 text += (". (The lecture's formula takes the floor, where int() and int(x / s) "
                          "truncate toward zero; either way a kernel that does not fit the "
                          "padded input is an error.)")
@@ -341,27 +353,28 @@ class _Probe:
         value_failures = [f for f in self.failures if f[0] == "value"]
         diagnosis = self.diagnose(value_failures, prefer_last)
         if diagnosis is not None:
-            mistake, own, (_, args, kwargs, value, _) = diagnosis
+            mistake, own, (_, args, kwargs, value, _), others = diagnosis
             return (f"`{_signature(self.name, args, kwargs)}` returned {_show(value)}: "
-                    f"{_mistake_phrase(self.name, mistake, own)}.")
+                    f"{_mistake_phrase(self.name, mistake, own, others)}.")
         _, args, kwargs, value, full = chosen
         sig = _signature(self.name, args, kwargs)
         loose = self.kind == "kb"
         right_type = type(value) in ((int, float) if loose else (int,))
         if not right_type:
             text = f"`{sig}` {_type_problem(self.name, value, self.kind)}"
-            expected = self.ref(*full)
-            if _plain(value) is _OPAQUE or not _agree(_plain(value), expected, loose=True):
+            expected = self.ref(*full)  # a value it cannot read is judged by its type alone
+            if _plain(value) is not _OPAQUE and not _agree(_plain(value), expected, loose=True):
                 text += f"; the value is off too. Hint: {HINTS[self.name]}"
             return text
         return (f"`{sig}` returned {_show(value)}, which is not what the lecture's formula "
                 f"gives. Hint: {HINTS[self.name]}")
 
     def diagnose(self, value_failures: list, prefer_last: bool):
-        """(mistake, own, failure) for the catalogued mistake that reproduces at least one
-        failing answer and agrees with the most answers overall; None if none does."""
+        """(mistake, own, failure, equally good others) for the catalogued mistake that
+        reproduces at least half of the failing answers and agrees with the most answers
+        overall; None if none does."""
         loose = self.kind == "kb"
-        best, best_score = None, -1
+        best, best_score, ties = None, -1, []
         for mistake, fn, own in _candidates(self.name):
             explained = []
             for failure in value_failures:
@@ -370,14 +383,18 @@ class _Probe:
                 if (_agree(predicted, value, loose)
                         and not _agree(predicted, self.ref(*full), loose)):
                     explained.append(failure)
-            if not explained:
+            # A mistake that explains only a few of the wrong answers is a coincidence (an
+            # H x H for H x W can happen to double the FLOPs), not the student's mistake.
+            if not explained or 2 * len(explained) < len(value_failures):
                 continue
             score = sum(_agree(_safe(fn, full), value, loose)
                         for full, value in self.observations)
             if score > best_score:
                 chosen = explained[-1] if prefer_last else explained[0]
-                best, best_score = (mistake, own, chosen), score
-        return best
+                best, best_score, ties = (mistake, own, chosen), score, []
+            elif score == best_score and own == best[1]:
+                ties.append(mistake)
+        return None if best is None else (*best, ties)
 
 
 def _case(*args, **kwargs):
@@ -465,6 +482,14 @@ def check_pool_output_size_random(env):
         _Probe.value, _as_case(strategies.pool_args()), max_examples=80)
 
 
+def _no_zero_stride(args: tuple) -> tuple:
+    """Pool arguments with a stride of 0 made -1. A pool's stride 0 goes untested on
+    purpose: `stride = stride or kernel`, a common and otherwise right way to read the
+    None default, takes 0 as the default too."""
+    size, kernel, stride, padding = args
+    return size, kernel, -1 if stride == 0 else stride, padding
+
+
 def check_pool_output_size_errors(env):
     probe = _Probe(env, "pool_output_size")
     probe.cases(_Probe.error, [
@@ -473,14 +498,14 @@ def check_pool_output_size_errors(env):
         _err(8, 1, 1, 1, names=("padding",)),
         _err(3, 6, 4, 0, names=KERNEL_FIT),        # truncation would give 1
         _err(10, 0, names=("kernel",)),
-        _err(10, 3, 0, names=("stride",)),
+        _err(10, 3, -1, names=("stride",)),
         _err(10, 2, -2, names=("stride",)),
         _err(10, 3, None, -1, names=("padding",)),
         _err(0, 1, names=("size", "input", "kernel")),
     ])
     invalid = st.one_of(
         strategies.invalid_pool_padding().map(lambda a: (a, {}, ())),
-        strategies.invalid_conv_args().map(lambda a: (a[:4], {}, ())),
+        strategies.invalid_conv_args().map(lambda a: (_no_zero_stride(a[:4]), {}, ())),
     )
     probe.fuzz(_Probe.error, invalid, max_examples=40)
 
@@ -623,7 +648,7 @@ def _invalid_pool_flops(draw):
         size, k, s, p = draw(strategies.invalid_pool_padding())
         h, w = size, size + 1
     else:
-        size, k, s, p, _ = draw(strategies.invalid_conv_args())
+        size, k, s, p = _no_zero_stride(draw(strategies.invalid_conv_args())[:4])
         h, w = (size, w + k) if which == "height" else (h + k, size)
     return (c, h, w, k, s, p), {}, ()
 
@@ -634,7 +659,7 @@ def check_pool_flops_errors(env):
         _err(0, 8, 8, 2, names=("channels",)),
         _err(3, 8, 8, 3, None, 2, names=("padding",)),
         _err(3, 8, 2, 3, names=KERNEL_FIT),               # fits the height only
-        _err(3, 8, 8, 2, 0, names=("stride",)),
+        _err(3, 8, 8, 2, -1, names=("stride",)),
         _err(3, 8, 8, 0, names=("kernel",)),
     ])
     probe.fuzz(_Probe.error, _invalid_pool_flops(), max_examples=30)
@@ -734,7 +759,7 @@ def _cell_problem(column: str, value, expected) -> str | None:
 
 def _row_label(index: int, layer: dict) -> str:
     name = layer.get("name")
-    what = f"a {layer['type']} layer"
+    what = f"{'an' if layer['type'] == 'fc' else 'a'} {layer['type']} layer"
     return f"row {index} ({name!r}, {what})" if name else f"row {index} ({what})"
 
 
@@ -749,6 +774,7 @@ def _table_feedback(table, input_shape, layers, context: str) -> str | None:
         return (f"{context} returned {len(table)} rows for {len(layers)} layers; return one "
                 f"row per layer, in order")
     cells = {}  # (row, column) -> plain value, for the diagnosis
+    wrong = []  # (row, column) of every wrong cell
     first_wrong = None
     for i, (row, expected, layer) in enumerate(zip(table, expected_rows, layers), 1):
         label = _row_label(i, layer)
@@ -768,27 +794,31 @@ def _table_feedback(table, input_shape, layers, context: str) -> str | None:
         for column in NUMERIC_COLUMNS:
             value = dict.get(row, column)
             cells[(i - 1, column)] = _plain(value)
-            if first_wrong is None:
-                problem = _cell_problem(column, value, expected[column])
-                if problem is not None:
+            problem = _cell_problem(column, value, expected[column])
+            if problem is not None:
+                wrong.append((i - 1, column))
+                if first_wrong is None:
                     first_wrong = (i, column, value, problem, label)
     if first_wrong is None:
         return None
     i, column, value, problem, label = first_wrong
     where = f"{context}: {label}, column '{column}'"
-    mistake = _table_mistake(cells, expected_rows, input_shape, layers, i - 1, column)
-    if mistake is not None:
+    found = _table_mistake(cells, wrong, expected_rows, input_shape, layers)
+    if found:
+        mistake, others = found[0], found[1:3]
+        alternatives = "".join(f" (or {m.target} {m.description})" for m in others)
         return (f"{where} is wrong (you gave {_show(value)}): looks like {mistake.target} "
-                f"{mistake.description}.")
+                f"{mistake.description}{alternatives}.")
     if problem:
         return f"{where} {problem}"
     return (f"{where} is wrong (you gave {_show(value)}). Hint: {TABLE_HINTS[column]}")
 
 
-def _table_mistake(cells, expected_rows, input_shape, layers, row, column):
-    """The catalogued mistake whose whole wrong table reproduces the student's cell at
-    (row, column) and agrees with the most of the student's other cells."""
-    best, best_score = None, -1
+def _table_mistake(cells, wrong, expected_rows, input_shape, layers):
+    """The catalogued mistakes whose whole wrong table reproduces the student's first wrong
+    cell and at least half of the wrong cells, and agrees with the most cells overall (more
+    than one where they fit the table equally well); empty if none does."""
+    best, best_score = [], -1
     for mistake in mistakes.CATALOGUE:
         try:
             predicted = mistakes.wrong_table(mistake, input_shape, layers)
@@ -796,14 +826,18 @@ def _table_mistake(cells, expected_rows, input_shape, layers, row, column):
             continue
         if len(predicted) != len(expected_rows):
             continue
-        loose = column == "memory_kb"
-        cell = predicted[row][column]
-        if (not _agree(cell, cells[(row, column)], loose)
-                or _agree(cell, expected_rows[row][column], loose)):
+
+        def explains(r, c):
+            loose = c == "memory_kb"
+            return (_agree(predicted[r][c], cells[(r, c)], loose)
+                    and not _agree(predicted[r][c], expected_rows[r][c], loose))
+        if not explains(*wrong[0]) or 2 * sum(explains(r, c) for r, c in wrong) < len(wrong):
             continue
         score = sum(_agree(predicted[r][c], v, c == "memory_kb") for (r, c), v in cells.items())
         if score > best_score:
-            best, best_score = mistake, score
+            best, best_score = [mistake], score
+        elif score == best_score:
+            best.append(mistake)
     return best
 
 

@@ -61,7 +61,8 @@ def call(fn, *args, timeout: float = 10.0, **kwargs):
         except NotImplementedError:
             raise AssertionError(f"`{name}` is not implemented yet") from None
         except Exception as err:  # noqa: BLE001 - any student exception is feedback
-            shown = ", ".join(repr(a) for a in args)
+            shown = ", ".join([repr(a) for a in args]
+                              + [f"{k}={v!r}" for k, v in kwargs.items()])
             raise AssertionError(
                 f"`{name}({shown})` raised {type(err).__name__}: {err}") from None
 

@@ -202,17 +202,23 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
 
 
 def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,
-                lr: float, device: str, seed: int, timeout: float = 120.0) -> dict:
-    """A few SGD steps of the student's model (train mode, its own init) on one batch."""
+                lr: float, device: str, seed: int, frozen: list | None = None,
+                timeout: float = 120.0) -> dict:
+    """A few plain SGD steps of the student's model (train mode, its own init) on one
+    batch. Parameters named in `frozen` get no update and no gradient: VGG's 103M-weight
+    first classifier layer, whose gradient alone would double the memory."""
     what = f"`{describe(spec)}`"
     with seeded(seed), deterministic():
         model = build(env, spec)
         model = model.to(device).train()
         x, y = images.to(device), labels.to(device)
+        for name, p in model.named_parameters():
+            if name in (frozen or []):
+                p.requires_grad_(False)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise AssertionError(f"{what} has no trainable parameters")
-        optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9)
+        optimizer = torch.optim.SGD(params, lr=lr)
         losses, finite = [], True
 
         def run():
@@ -333,3 +339,89 @@ def deterministic():
         yield
     finally:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old
+
+
+# --- no autograd in student code --------------------------------------------------------------
+
+_AUTOGRAD_ENTRY_POINTS = [
+    (torch.Tensor, "backward"), (torch.Tensor, "requires_grad_"), (torch.Tensor, "retain_grad"),
+    (torch.autograd, "backward"), (torch.autograd, "grad"),
+    (torch.autograd, "_engine_run_backward"),
+]
+
+
+class _AutogradWatch(torch.overrides.TorchFunctionMode):
+    """Notes every torch call that asks autograd for anything, and every tensor that comes
+    out needing a gradient (requires_grad=True on a factory, `.requires_grad = True`)."""
+
+    def __init__(self, used: list):
+        super().__init__()
+        self.used = used
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__qualname__", getattr(func, "__name__", str(func)))
+        if name in ("Tensor.backward", "backward", "grad", "Tensor.requires_grad_",
+                    "Tensor.retain_grad") or "requires_grad.__set__" in repr(func) \
+                or kwargs.get("requires_grad"):
+            self.used.append(name)
+        out = func(*args, **kwargs)
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            self.used.append(f"a tensor with requires_grad (from {name})")
+        return out
+
+
+def _needs_grad(value, depth: int = 0) -> bool:
+    if depth > 5:
+        return False
+    if isinstance(value, torch.Tensor):
+        return bool(value.requires_grad or value.grad_fn is not None)
+    if isinstance(value, (list, tuple)):
+        return any(_needs_grad(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(_needs_grad(v, depth + 1) for v in value.values())
+    return False
+
+
+@contextmanager
+def watch_autograd(used: list):
+    """Record in `used` any use of autograd in the body; every patch is undone on exit."""
+    saved = []
+
+    def noting(owner, attr, original):
+        def wrapper(*args, **kwargs):
+            used.append(f"{getattr(owner, '__name__', owner)}.{attr}")
+            return original(*args, **kwargs)
+        return wrapper
+
+    try:
+        for owner, attr in _AUTOGRAD_ENTRY_POINTS:
+            original = getattr(owner, attr, None)
+            if original is not None:
+                saved.append((owner, attr, original))
+                setattr(owner, attr, noting(owner, attr, original))
+        with _AutogradWatch(used):
+            yield
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+def probe_call(env, name: str, args: list, kwargs: dict | None = None,
+               timeout: float = 10.0) -> dict:
+    """Call the student's `name` with autograd watched. Returns {"value": result} or
+    {"error": feedback}, and "autograd": what was used (None if nothing)."""
+    fn = env.get(name) if hasattr(env, "get") else None
+    if not callable(fn):
+        raise AssertionError(f"`{name}` is not defined as a function: run its cell first")
+    used: list = []
+    reply: dict = {}
+    try:
+        with watch_autograd(used):
+            reply["value"] = attempt(f"`{name}`", lambda: fn(*args, **(kwargs or {})), timeout)
+    except AssertionError as err:
+        reply["error"] = str(err)
+    if "value" in reply and _needs_grad(reply["value"]):
+        used.append("returned tensors that carry an autograd graph")
+    reply["autograd"] = used[0] if used else None
+    return reply

@@ -1,0 +1,423 @@
+"""Hidden checks for `softmax_backprop`: a softmax loss and a two-layer net's gradients by hand.
+
+Expected values come from torch.autograd (independent of any hand derivation) and agree with
+the reference. Every student call is watched for autograd (probe_call): a function that uses
+`requires_grad`, `.backward()` or `torch.autograd` fails every check of its question, so the
+question earns nothing. Wrong values are matched against the usual mistakes (no max shift,
+no /N, the 1/2 in the L2 term, a missing 2 in its gradient, the ReLU's mask) to name them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import Phase, Verbosity, given, settings
+from hypothesis import strategies as st
+
+from autograder.checks.common import grading_settings
+from autograder.checks.torch_utils import pick_device, plain_tensor, probe_call, run_probe
+from solutions import softmax_backprop as reference
+
+DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+class _Failed(Exception):
+    """A check's own failure inside Hypothesis; re-raised outside as a clean AssertionError
+    (no falsifying example, no test source)."""
+
+
+def hypothesis_check(strategy, max_examples: int):
+    """Run `body(case)` over derandomized examples of `strategy`, without shrinking."""
+    def decorate(body):
+        def run():
+            @settings(grading_settings(max_examples), verbosity=Verbosity.quiet,
+                      phases=[Phase.explicit, Phase.generate])
+            @given(strategy)
+            def inner(case):
+                try:
+                    body(case)
+                except AssertionError as err:
+                    raise _Failed(str(err)) from None
+            try:
+                inner()
+            except _Failed as err:
+                raise AssertionError(str(err)) from None
+        return run
+    return decorate
+
+
+# --- calling the student ----------------------------------------------------------------------
+
+def student_call(env, name: str, *args, timeout: float = 10.0, **kwargs):
+    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout)
+    if reply.get("autograd"):
+        raise AssertionError(
+            f"`{name}` uses autograd ({reply['autograd']}): this assignment asks for the "
+            "gradients by hand, so this question earns no points. Remove requires_grad, "
+            ".backward() and torch.autograd from your code (and from what it calls)")
+    if "error" in reply:
+        raise AssertionError(reply["error"])
+    return reply["value"]
+
+
+def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    return a.shape == b.shape and bool(torch.isfinite(a).all()) and \
+        bool(((a - b).abs() <= atol + rtol * b.abs()).all())
+
+
+def shape_of(t) -> str:
+    return "(" + ", ".join(str(int(d)) for d in t.shape) + ")"
+
+
+# --- softmax_loss -----------------------------------------------------------------------------
+
+def autograd_softmax(scores: torch.Tensor, y: torch.Tensor):
+    leaf = scores.detach().double().clone().requires_grad_(True)
+    loss = F.cross_entropy(leaf, y)
+    loss.backward()
+    return loss.detach(), leaf.grad.detach()
+
+
+def _unpack_softmax(result, n: int, c: int):
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise AssertionError("`softmax_loss` must return a pair (loss, dscores)")
+    loss = plain_tensor(result[0], "the loss returned by `softmax_loss`")
+    if loss.dim() != 0:
+        raise AssertionError(f"the loss must be a 0-dim tensor (a scalar, e.g. from .mean()), "
+                             f"not shape {shape_of(loss)}")
+    dscores = plain_tensor(result[1], "dscores")
+    if tuple(dscores.shape) != (n, c):
+        raise AssertionError(f"dscores must have the shape of scores, ({n}, {c}), not "
+                             f"{shape_of(dscores)}")
+    return loss, dscores
+
+
+def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float = 1e-6) -> None:
+    n, c = scores.shape
+    given_scores = scores.clone()
+    result = student_call(env, "softmax_loss", given_scores, y.clone())
+    if not torch.equal(given_scores, scores):
+        raise AssertionError("`softmax_loss` changed `scores` in place: work on a copy")
+    loss, dscores = _unpack_softmax(result, n, c)
+    want_loss, want_grad = autograd_softmax(scores, y)
+    shown = f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
+    if not (torch.isfinite(loss) and torch.isfinite(dscores).all()):
+        raise AssertionError(f"`softmax_loss` gives inf or nan for {shown}: subtract each row's "
+                             "maximum from the scores before exponentiating (it cancels out in "
+                             "the softmax, and keeps exp() from overflowing)")
+    atol = 1e-9 if scores.dtype == torch.float64 else 1e-5
+    if not close(loss, want_loss, rtol, atol):
+        hint = ""
+        if close(loss, want_loss * n, rtol, atol) and n > 1:
+            hint = ": it is the sum over the batch; the loss is the mean over the N rows"
+        elif close(loss, -want_loss, rtol, atol):
+            hint = ": it has the wrong sign (cross-entropy is -log of the correct class's probability)"
+        raise AssertionError(f"`softmax_loss` returns a wrong loss for {shown}{hint}")
+    if not close(dscores, want_grad, rtol, atol):
+        probs = want_grad * n + F.one_hot(y, c).double()
+        hint = ""
+        if n > 1 and close(dscores, want_grad * n, rtol, atol):
+            hint = ": it is N times too large; divide by N, since the loss is a mean over N rows"
+        elif close(dscores, probs / n, rtol, atol) or close(dscores, probs, rtol, atol):
+            hint = ": subtract 1 at each row's correct class (softmax - onehot(y))"
+        elif close(dscores, -want_grad, rtol, atol):
+            hint = ": its sign is flipped (it is softmax - onehot, not onehot - softmax)"
+        raise AssertionError(f"`softmax_loss` returns a wrong dscores for {shown}{hint}. "
+                             "It should be (softmax(scores) - onehot(y)) / N")
+
+
+@st.composite
+def softmax_cases(draw):
+    n = draw(st.integers(1, 12))
+    c = draw(st.integers(2, 12))
+    scale = draw(st.sampled_from([1e-3, 1.0, 5.0, 30.0]))
+    seed = draw(st.integers(0, 2**16))
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(n, c, generator=g, dtype=torch.float64) * scale
+    y = torch.randint(0, c, (n,), generator=g)
+    return scores, y
+
+
+def check_softmax_loss_values(env):
+    hypothesis_check(softmax_cases(), 40)(lambda case: check_softmax_case(env, *case))()
+
+
+def check_softmax_loss_stability(env):
+    g = torch.Generator().manual_seed(7)
+    big = torch.randn(6, 5, generator=g, dtype=torch.float64) * 1e4
+    y = torch.tensor([0, 1, 2, 3, 4, 0])
+    check_softmax_case(env, big, y)
+    ties = torch.tensor([[1e4, 1e4 - 1.0, -1e4], [-1e4, -1e4, -1e4]], dtype=torch.float64)
+    check_softmax_case(env, ties, torch.tensor([1, 2]))
+    check_softmax_case(env, (big / 10).float(), y, rtol=1e-4)
+
+
+def check_softmax_loss_edge_cases(env):
+    check_softmax_case(env, torch.tensor([[2.0, -1.0, 0.5]], dtype=torch.float64),
+                       torch.tensor([2]))
+    check_softmax_case(env, torch.zeros(4, 2, dtype=torch.float64), torch.tensor([0, 1, 1, 0]))
+    g = torch.Generator().manual_seed(3)
+    check_softmax_case(env, torch.randn(16, 10, generator=g), torch.arange(16) % 10, rtol=1e-4)
+
+
+# --- two_layer_forward_backward ----------------------------------------------------------------
+
+def make_params(d: int, h: int, c: int, seed: int, dtype=torch.float64) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {"W1": torch.randn(d, h, generator=g, dtype=dtype) * 0.5,
+            "b1": torch.randn(h, generator=g, dtype=dtype) * 0.5,
+            "W2": torch.randn(h, c, generator=g, dtype=dtype) * 0.5,
+            "b2": torch.randn(c, generator=g, dtype=dtype) * 0.5}
+
+
+def copy_params(params: dict) -> dict:
+    return {k: v.detach().clone() for k, v in params.items()}
+
+
+def autograd_two_layer(params: dict, X, y, reg: float):
+    leaves = {k: v.detach().double().clone().requires_grad_(True) for k, v in params.items()}
+    hidden = torch.relu(X.double() @ leaves["W1"] + leaves["b1"])
+    scores = hidden @ leaves["W2"] + leaves["b2"]
+    loss = F.cross_entropy(scores, y) + reg * ((leaves["W1"] ** 2).sum()
+                                               + (leaves["W2"] ** 2).sum())
+    loss.backward()
+    return scores.detach(), loss.detach(), {k: v.grad.detach() for k, v in leaves.items()}
+
+
+def mistaken_grads(params: dict, X, y, reg: float) -> dict[str, dict[str, torch.Tensor]]:
+    """grad name -> {description of a typical mistake: the gradient it gives}."""
+    p = {k: v.double() for k, v in params.items()}
+    X = X.double()
+    n = X.shape[0]
+    pre = X @ p["W1"] + p["b1"]
+    hidden = pre.clamp(min=0)
+    scores = hidden @ p["W2"] + p["b2"]
+    dscores = (torch.softmax(scores, dim=1) - F.one_hot(y, scores.shape[1]).double()) / n
+    dhidden = dscores @ p["W2"].T
+    dpre = dhidden * (pre > 0)
+    data = {"W2": hidden.T @ dscores, "b2": dscores.sum(0), "W1": X.T @ dpre, "b1": dpre.sum(0)}
+    out = {k: {} for k in PARAM_NAMES}
+    for w in ("W1", "W2"):
+        if reg > 0:
+            out[w]["forgot the factor 2 in the L2 gradient: d/dW of reg*sum(W**2) is "
+                   "2*reg*W (the contract's L2 term has no 1/2)"] = data[w] + reg * p[w]
+            out[w]["forgot the L2 gradient 2*reg*W"] = data[w]
+        out[w]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = \
+            data[w] * n + 2 * reg * p[w]
+    for b in ("b1", "b2"):
+        out[b]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = data[b] * n
+        if reg > 0:
+            out[b]["regularized the bias: the L2 term covers W1 and W2 only"] = \
+                data[b] + 2 * reg * p[b]
+    out["W1"]["forgot the ReLU's gradient: multiply by the mask (hidden_pre > 0)"] = \
+        X.T @ dhidden + 2 * reg * p["W1"]
+    out["b1"]["forgot the ReLU's gradient: multiply by the mask (hidden_pre > 0)"] = \
+        dhidden.sum(0)
+    out["W1"]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = \
+        data["W1"] * n + 2 * reg * p["W1"]
+    return out
+
+
+TWO_LAYER_CASES = [  # (N, D, H, C, reg, seed)
+    (5, 4, 6, 3, 0.0, 1), (5, 4, 6, 3, 0.1, 2), (1, 3, 5, 4, 0.05, 3), (8, 7, 10, 5, 0.3, 4),
+]
+
+
+def _two_layer_inputs(n, d, h, c, seed):
+    params = make_params(d, h, c, seed)
+    g = torch.Generator().manual_seed(seed + 100)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.randint(0, c, (n,), generator=g)
+    return params, X, y
+
+
+def check_two_layer_scores(env):
+    for n, d, h, c, reg, seed in TWO_LAYER_CASES:
+        params, X, y = _two_layer_inputs(n, d, h, c, seed)
+        got = student_call(env, "two_layer_forward_backward", copy_params(params), X.clone())
+        got = plain_tensor(got, "with y=None, the result of `two_layer_forward_backward`")
+        want, _, _ = autograd_two_layer(params, X, y, reg)
+        if tuple(got.shape) != (n, c):
+            raise AssertionError(f"with y=None, `two_layer_forward_backward` must return the "
+                                 f"scores, shape (N, C) = ({n}, {c}), not {shape_of(got)}")
+        if not close(got, want):
+            hint = ""
+            no_relu = (X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+            if close(got, no_relu):
+                hint = ": the ReLU between the two affine layers is missing"
+            raise AssertionError(f"the scores (y=None) are wrong for N={n}, D={d}, H={h}, "
+                                 f"C={c}{hint}; the net is affine - ReLU - affine")
+
+
+def _loss_and_grads(env, params, X, y, reg):
+    result = student_call(env, "two_layer_forward_backward", copy_params(params), X.clone(),
+                          y.clone(), reg)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise AssertionError("with labels y, `two_layer_forward_backward` must return a pair "
+                             "(loss, grads)")
+    loss = plain_tensor(result[0], "the loss")
+    if loss.numel() != 1:
+        raise AssertionError(f"the loss must be a scalar tensor, not shape {shape_of(loss)}")
+    return loss.reshape(()), result[1]
+
+
+def check_two_layer_loss(env):
+    for n, d, h, c, reg, seed in TWO_LAYER_CASES:
+        params, X, y = _two_layer_inputs(n, d, h, c, seed)
+        loss, _ = _loss_and_grads(env, params, X, y, reg)
+        _, want, _ = autograd_two_layer(params, X, y, reg)
+        if close(loss, want):
+            continue
+        sumsq = float((params["W1"] ** 2).sum() + (params["W2"] ** 2).sum())
+        data_loss = float(want) - reg * sumsq
+        got = float(loss)
+        hint = ""
+        if reg > 0 and abs(got - (float(want) - reg * sumsq / 2)) < 1e-7:
+            hint = (": the L2 term has a 1/2 in it; the contract's term is "
+                    "reg * (sum(W1**2) + sum(W2**2)), without 1/2")
+        elif reg > 0 and abs(got - data_loss) < 1e-7:
+            hint = ": the L2 term reg * (sum(W1**2) + sum(W2**2)) is missing"
+        elif reg > 0 and abs(got - float(want) - reg * float((params["b1"] ** 2).sum()
+                                                             + (params["b2"] ** 2).sum())) < 1e-7:
+            hint = ": the L2 term covers W1 and W2 only, not the biases"
+        elif n > 1 and abs(got - (data_loss * n + reg * sumsq)) < 1e-7:
+            hint = ": the data loss must be the mean over the N examples, not the sum"
+        raise AssertionError(f"the loss is wrong for N={n}, D={d}, H={h}, C={c}, reg={reg}{hint}")
+
+
+def check_two_layer_grads(env):
+    for n, d, h, c, reg, seed in TWO_LAYER_CASES:
+        params, X, y = _two_layer_inputs(n, d, h, c, seed)
+        _, grads = _loss_and_grads(env, params, X, y, reg)
+        if not isinstance(grads, dict) or sorted(grads) != sorted(PARAM_NAMES):
+            keys = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+            raise AssertionError(f"grads must be a dict with the keys W1, b1, W2, b2 "
+                                 f"(like params), got {keys}")
+        _, _, want = autograd_two_layer(params, X, y, reg)
+        wrong = mistaken_grads(params, X, y, reg)
+        for name in PARAM_NAMES:
+            got = plain_tensor(grads[name], f"grads[{name!r}]")
+            if tuple(got.shape) != tuple(params[name].shape):
+                hint = (": sum over the batch (dim 0) to get one entry per unit"
+                        if name.startswith("b") else "")
+                raise AssertionError(f"grads[{name!r}] must have the shape of {name}, "
+                                     f"{shape_of(params[name])}, not {shape_of(got)}{hint}")
+            if close(got, want[name], 1e-6, 1e-9):
+                continue
+            mistake = next((text for text, value in wrong[name].items()
+                            if close(got, value, 1e-6, 1e-9)), None)
+            hint = f": it looks like you {mistake}" if mistake else ""
+            raise AssertionError(f"grads[{name!r}] is wrong for N={n}, D={d}, H={h}, C={c}, "
+                                 f"reg={reg}{hint}")
+
+
+# --- train_two_layer --------------------------------------------------------------------------
+
+HIDDEN, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE = 32, 0.2, 1e-3, 200, 64
+MARGIN = 0.03  # the student's val_accuracy may be this much below the reference's
+
+
+def digits(device: str):
+    """sklearn's digits, standardized with the training part's statistics, fixed split."""
+    data = np.load(DIGITS)
+    X = torch.tensor(data["images"], dtype=torch.float32)
+    y = torch.tensor(data["labels"], dtype=torch.int64)
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    X, y = X[order], y[order]
+    X_train, y_train, X_val, y_val = X[:1400], y[:1400], X[1400:], y[1400:]
+    mean, std = X_train.mean(0), X_train.std(0) + 1e-3
+    X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+    return [t.to(device) for t in (X_train, y_train, X_val, y_val)]
+
+
+def initial_params(device: str) -> dict:
+    params = make_params(64, HIDDEN, 10, seed=11, dtype=torch.float32)
+    params = {k: (v * 0.2 if k.startswith("W") else v * 0.0) for k, v in params.items()}
+    return {k: v.to(device) for k, v in params.items()}
+
+
+def _train(env, params, data, learning_rate, reg, num_iters, batch_size, seed=0,
+           timeout=60.0) -> tuple[list[float], float]:
+    X, y, X_val, y_val = data
+    result = student_call(env, "train_two_layer", copy_params(params), X, y, X_val, y_val,
+                          learning_rate, reg, num_iters, batch_size, seed=seed, timeout=timeout)
+    if not isinstance(result, dict) or "loss_history" not in result \
+            or "val_accuracy" not in result:
+        raise AssertionError("`train_two_layer` must return a dict with the keys "
+                             "'loss_history' and 'val_accuracy'")
+    history, accuracy = result["loss_history"], result["val_accuracy"]
+    if type(history) is not list or not all(isinstance(v, float) and type(v) is not bool
+                                            for v in history):
+        raise AssertionError("'loss_history' must be a list of Python floats: append "
+                             "float(loss) (or loss.item()) at every iteration")
+    if len(history) != num_iters:
+        raise AssertionError(f"'loss_history' must hold one loss per iteration: {num_iters} "
+                             f"iterations gave {len(history)} entries")
+    if not isinstance(accuracy, float) or not 0.0 <= float(accuracy) <= 1.0:
+        raise AssertionError("'val_accuracy' must be a Python float between 0 and 1 "
+                             "(the fraction of validation examples classified correctly)")
+    return [float(v) for v in history], float(accuracy)
+
+
+def check_train_two_layer_contract(env):
+    device = pick_device()
+    data = [t[:200] for t in digits(device)]
+    params = initial_params(device)
+    _train(env, params, data, LEARNING_RATE, REG, 7, 16)
+    # With learning_rate=0 nothing moves: the accuracy is the initial parameters', which we
+    # compute ourselves, and every loss is a minibatch mean of the initial per-example losses.
+    history, accuracy = _train(env, params, data, 0.0, REG, 5, 16)
+    X, y, X_val, y_val = data
+    with torch.no_grad():
+        scores = torch.relu(X_val @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+        initial = float((scores.argmax(1) == y_val).double().mean())
+        train_scores = torch.relu(X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+        per_example = F.cross_entropy(train_scores.double(), y, reduction="none")
+        l2 = REG * float((params["W1"].double() ** 2).sum() + (params["W2"].double() ** 2).sum())
+    if abs(accuracy - initial) > 1e-6:
+        raise AssertionError("with learning_rate=0 the parameters never change, so "
+                             "'val_accuracy' must be the accuracy of the initial parameters on "
+                             "X_val; yours is not (is it computed on X_val, y_val?)")
+    low, high = float(per_example.min()) + l2, float(per_example.max()) + l2
+    if not all(low - 1e-4 <= v <= high + 1e-4 for v in history):
+        raise AssertionError("with learning_rate=0, each entry of 'loss_history' must be the "
+                             "loss (with its L2 term) of one minibatch under the initial "
+                             "parameters; some of yours are not")
+
+
+def check_train_two_layer_accuracy(env):
+    device = pick_device()
+    data = digits(device)
+    params = initial_params(device)
+    history, accuracy = _train(env, params, data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE)
+    want = reference.train_two_layer(copy_params(params), *data, LEARNING_RATE, REG, NUM_ITERS,
+                                     BATCH_SIZE, seed=0)["val_accuracy"]
+    if not all(v == v and abs(v) != float("inf") for v in history):
+        raise AssertionError("the loss became inf or nan during training: check the gradients "
+                             "(and the division by N) before the update")
+    tenth = max(1, NUM_ITERS // 10)
+    if not sum(history[-tenth:]) < sum(history[:tenth]):
+        raise AssertionError("the loss does not go down during training: the update is "
+                             "params[name] -= learning_rate * grads[name]")
+    if accuracy < want - MARGIN:
+        raise AssertionError(
+            f"after {NUM_ITERS} iterations on the digits data (learning_rate={LEARNING_RATE}, "
+            f"reg={REG}, batch_size={BATCH_SIZE}) your val_accuracy is {accuracy:.3f}, more "
+            f"than {MARGIN:.2f} below what a correct implementation reaches")
+    again, accuracy_again = _train(env, params, data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE)
+    if again != history or accuracy_again != accuracy:
+        raise AssertionError("two calls with the same seed gave different results: draw the "
+                             "minibatches from a torch.Generator seeded with `seed` (on X's "
+                             "device), not from the global random state")
+
+
+QUESTIONS = {
+    "softmax_loss": [check_softmax_loss_values, check_softmax_loss_stability,
+                     check_softmax_loss_edge_cases],
+    "two_layer_forward_backward": [check_two_layer_scores, check_two_layer_loss,
+                                   check_two_layer_grads],
+    "train_two_layer": [check_train_two_layer_contract, check_train_two_layer_accuracy],
+}

@@ -1,0 +1,71 @@
+"""Run every benchmark in bench/ and rewrite docs/benchmarks.md from their sections.
+
+Each bench/bench_<topic>.py measures one thing, prints a Markdown section and writes it to
+docs/bench/<topic>.md; this script runs them in turn (never in parallel: they time things)
+and joins the sections under one header that says which machine produced them.
+
+    .venv/bin/python bench/run_all.py            # all
+    .venv/bin/python bench/run_all.py costs quiz # some
+"""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ROOT / "docs" / "bench"
+ORDER = ["costs", "grade", "assignments", "quiz", "guards", "demo"]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"torch {torch.__version__}, {platform.system()} {platform.release()}")
+
+
+def main(argv: list[str]) -> int:
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"),
+                     key=lambda p: (ORDER.index(p.stem[6:]) if p.stem[6:] in ORDER else 99, p))
+    wanted = set(argv)
+    failed = []
+    for script in scripts:
+        topic = script.stem[len("bench_"):]
+        if wanted and topic not in wanted:
+            continue
+        print(f"== {script.name}", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
+        print(f"   {script.name}: exit {code} in {time.monotonic() - started:.0f} s",
+              file=sys.stderr, flush=True)
+        if code:
+            failed.append(script.name)
+    sections = sorted(SECTIONS.glob("*.md"),
+                      key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem))
+    text = ["# Benchmarks", "",
+            "Every figure below comes from `make bench` (`python bench/run_all.py`), which runs "
+            "each `bench/bench_*.py` and rewrites this file from the sections they write to "
+            "`docs/bench/`. Each section names the machine and date it was measured on.", "",
+            f"Last full run: {time.strftime('%Y-%m-%d')} on {machine()}.", ""]
+    for section in sections:
+        text += [section.read_text().strip(), ""]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(text))
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,129 @@
+"""`cnnlab grade SUBMISSION...`: grade notebooks locally with the Gradescope zip, in parallel.
+
+Thin: the work is autograder.grade (each submission in its own process, with limits)."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_BUILD = ".cnnlab_build"
+
+
+def register(subparsers) -> None:
+    from autograder.grade import DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S
+    parser = subparsers.add_parser(
+        "grade",
+        help="grade student notebooks locally (no Docker), with per-question feedback",
+        description="Grade notebooks with the assignment's Gradescope zip via `otter run`, each "
+                    "in its own process with a wall-clock timeout and a memory limit. Without "
+                    f"--build, the zip comes from a build cached in {DEFAULT_BUILD}/ in the "
+                    "current folder, made (with its proofs) on first use and again whenever the "
+                    "master notebook, solutions/ or autograder/ change. A submission that "
+                    "cannot be run still gets its line, with total 0 and the reason.",
+    )
+    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks (.ipynb)")
+    parser.add_argument("--assignment", metavar="NAME",
+                        help="assignment to grade against (default: read from each notebook's "
+                             "otter metadata, which `cnnlab build` writes into the student "
+                             "notebook)")
+    parser.add_argument("--build", metavar="DIR",
+                        help=f"a `cnnlab build --out DIR` folder to take the zip from "
+                             f"(default: {DEFAULT_BUILD}/, built when missing or stale)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="submissions graded at once (default 1)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                        help=f"wall-clock seconds per submission (default {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--memory", type=float, default=DEFAULT_MEMORY_BYTES / 1024**3,
+                        metavar="GB", help="memory limit per submission, address space "
+                        f"(default {DEFAULT_MEMORY_BYTES / 1024**3:g})")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per submission, as each finishes")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="also write one row per submission with per-question scores")
+    parser.set_defaults(func=run)
+
+
+def _assignments_of(submissions, given) -> list[str]:
+    from autograder.grade import notebook_assignment
+    if given:
+        return [given]
+    found = []
+    for s in submissions:
+        try:
+            name = notebook_assignment(Path(s))
+        except Exception:  # noqa: BLE001 - unreadable: it gets its error line later
+            name = None
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def run(args) -> int:
+    from cnnlab.cli import UserError
+    from autograder import build, grade
+
+    if args.jobs < 1:
+        raise UserError(f"-j {args.jobs}: the number of jobs must be at least 1")
+    if args.timeout <= 0 or args.memory <= 0:
+        raise UserError("--timeout and --memory must be positive")
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise UserError(f"--csv {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
+
+    names = _assignments_of(args.submissions, args.assignment)
+    if args.build:
+        build_dir = Path(args.build)
+        for name in names:
+            if not list((build_dir / name / "autograder").glob("*.zip")):
+                raise UserError(f"--build {build_dir}: no zip for {name!r}; run "
+                                f"`cnnlab build {name} --out {build_dir}`")
+    else:
+        build_dir = Path(DEFAULT_BUILD)
+        known = build.discover()
+        for name in names or known[:1]:
+            if name not in known:
+                raise UserError(f"unknown assignment {name!r} (known: {', '.join(known)})")
+            try:
+                build.ensure_built(name, build_dir, progress=lambda m: print(m, file=sys.stderr))
+            except build.BuildError as err:
+                raise UserError(f"building {name} failed: {err}") from None
+
+    from tqdm import tqdm
+    questions: list[str] = []
+    for name in names:
+        qfile = build_dir / name / "questions.json"
+        if qfile.exists():
+            questions += [q for q in json.loads(qfile.read_text()) if q not in questions]
+    csv_file = open(args.csv, "w", newline="") if args.csv else None
+    writer = csv.writer(csv_file) if csv_file else None
+    if writer:
+        writer.writerow(["submission", "assignment", "total", "possible", *questions, "error"])
+    bar = tqdm(total=len(args.submissions), desc="grading", unit="nb", file=sys.stderr,
+               disable=None)
+
+    def on_result(result: dict) -> None:
+        if args.json:
+            bar.clear()
+            print(json.dumps({k: result[k] for k in ("submission", "assignment", "total",
+                                                     "possible", "questions", "error")}),
+                  flush=True)
+        else:
+            tqdm.write(grade.format_table(result) + "\n", file=sys.stdout)
+        if writer:
+            writer.writerow([result["submission"], result["assignment"], result["total"],
+                             result["possible"],
+                             *[result["questions"].get(q, {}).get("score", "") for q in questions],
+                             result.get("error") or ""])
+            csv_file.flush()
+        bar.update(1)
+
+    try:
+        grade.grade_many(args.submissions, build_dir, args.assignment, jobs=args.jobs,
+                         timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
+                         on_result=on_result)
+    finally:
+        bar.close()
+        if csv_file:
+            csv_file.close()
+    return 0
