@@ -17,6 +17,7 @@ folder.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 import tempfile
@@ -241,8 +242,9 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
                                                      indent=2) + "\n")
         summary["reference"] = f"{ref['total']:g}/{ref['possible']:g}"
         summary["blank"] = f"{blank['total']:g}/{blank['possible']:g}"
-        not_full = {q: r for q, r in ref["questions"].items() if r["score"] != r["possible"]}
-        if ref.get("error") or not_full or ref["possible"] != sum(points.values()):
+        not_full = {q: r for q, r in ref["questions"].items()
+                    if not math.isclose(r["score"], r["possible"], abs_tol=1e-6)}
+        if ref.get("error") or not_full or not math.isclose(ref["possible"], sum(points.values())):
             detail = ref.get("error") or "\n  ".join(
                 f"{q}: {r['score']:g}/{r['possible']:g} {r['feedback']}" for q, r in not_full.items())
             raise BuildError(f"the reference notebook does not score 100% with the zip "

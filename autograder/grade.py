@@ -125,11 +125,12 @@ def questions_from_otter(results) -> tuple[dict, float, float]:
                     messages.append(line)
         questions[name] = {
             "score": round(float(test_file.score), 6),
-            "possible": float(test_file.possible),
+            "possible": round(float(test_file.possible), 6),
             "feedback": "\n".join(messages) if messages else "all tests passed",
         }
-    total = sum(q["score"] for q in questions.values())
-    possible = sum(q["possible"] for q in questions.values())
+    # Otter splits a question's points equally between its tests: 2/7 + ... + 2/7 != 2.
+    total = round(sum(q["score"] for q in questions.values()), 6)
+    possible = round(sum(q["possible"] for q in questions.values()), 6)
     return questions, total, possible
 
 
