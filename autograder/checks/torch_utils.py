@@ -123,7 +123,10 @@ def structure(model: nn.Module) -> dict:
         "shapes": shapes,
         "num_params": int(sum(p.numel() for p in model.parameters())),
         "expansion": getattr(type(model), "expansion", None),
-        "has_downsample": getattr(model, "downsample", None) is not None,
+        # nn.Identity (no parameters) is an identity shortcut, not a projection
+        "has_downsample": any(True for _ in getattr(model, "downsample", nn.Identity())
+                              .parameters()) if isinstance(getattr(model, "downsample", None),
+                                                           nn.Module) else False,
         "dropout": [(name, float(m.p)) for name, m in model.named_modules()
                     if isinstance(m, nn.Dropout)],
         "conv_strides": strides,

@@ -1,0 +1,125 @@
+"""The hidden checks of `cnn_architectures`, run directly on student namespaces (no Otter):
+the reference and a differently written correct solution pass every check, the blank stubs
+fail every check with "not implemented", and each catalogued mistake fails its question
+with feedback that names it."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autograder.checks import cnn_architectures as checks
+from autograder.checks import torch_utils
+from student_variants import arch_mistakes, mutated, namespace
+
+ALL_CHECKS = [c for cs in checks.QUESTIONS.values() for c in cs]
+IDS = [c.__name__ for c in ALL_CHECKS]
+
+
+def failure(check, env) -> str | None:
+    try:
+        check(env)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+def question_failure(question: str, env) -> str | None:
+    """The first failing check's message for one question, or None if all pass."""
+    for check in checks.QUESTIONS[question]:
+        message = failure(check, env)
+        if message is not None:
+            return message
+    return None
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=IDS)
+def test_reference_passes(check):
+    assert failure(check, namespace("solutions.cnn_architectures")) is None
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=IDS)
+def test_alternative_style_passes(check):
+    assert failure(check, namespace("student_variants.arch_alternative")) is None
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=IDS)
+def test_blank_stubs_fail_as_not_implemented(check):
+    message = failure(check, namespace("student_variants.arch_blank"))
+    assert message is not None and "not implemented" in message
+
+
+@pytest.mark.parametrize("mistake", arch_mistakes.MISTAKES, ids=[m[0] for m in arch_mistakes.MISTAKES])
+def test_mistake_is_caught_and_named(mistake):
+    _, question, replacements, phrase = mistake
+    message = question_failure(question, mutated(arch_mistakes.REF, replacements))
+    assert message is not None, "the mistake passed every check of its question"
+    assert phrase in message, message
+
+
+@pytest.mark.parametrize("harmless", arch_mistakes.HARMLESS, ids=[h[0] for h in arch_mistakes.HARMLESS])
+def test_harmless_variation_passes(harmless):
+    _, replacements = harmless
+    env = mutated(arch_mistakes.REF, replacements)
+    for question in ("basic_block", "vgg"):
+        assert question_failure(question, env) is None
+
+
+def test_missing_names_are_reported():
+    env = namespace("solutions.cnn_architectures")
+    del env["resnet50"], env["VGG_CONFIGS"]
+    assert "`resnet50` is not defined" in failure(checks.check_resnet_structure, env)
+    assert "VGG_CONFIGS" in failure(checks.check_vgg_configs, env)
+
+
+def test_builder_returning_none_or_a_non_module():
+    env = namespace("solutions.cnn_architectures")
+    env["AlexNet"] = lambda num_classes=1000: None
+    assert "not implemented" in failure(checks.check_alexnet_structure, env)
+    env["AlexNet"] = lambda num_classes=1000: "AlexNet"
+    assert "not a torch.nn.Module" in failure(checks.check_alexnet_structure, env)
+
+
+def test_an_infinite_loop_times_out():
+    env = namespace("solutions.cnn_architectures")
+
+    class Hang(torch.nn.Module):
+        expansion = 1
+
+        def __init__(self, *args, **kwargs):
+            while True:
+                pass
+    env["BasicBlock"] = Hang
+    message = failure(checks.check_basic_block_structure, env)
+    assert message is not None and "did not return within" in message
+
+
+def test_a_model_that_changes_its_input_in_place():
+    env = mutated(arch_mistakes.REF, [(
+        "identity = x if self.downsample is None else self.downsample(x)\n"
+        "        out = self.relu(self.bn1(self.conv1(x)))",
+        "identity = x if self.downsample is None else self.downsample(x)\n"
+        "        out = self.relu(self.bn1(self.conv1(x.relu_())))")])
+    assert "in place" in failure(checks.check_basic_block_outputs, env)
+
+
+def test_probes_run_where_the_env_says():
+    """A sandboxed env runs probes itself; the checks only see plain data."""
+    calls = []
+
+    class SandboxEnv(dict):
+        def run_probe(self, name, *args):
+            calls.append(name)
+            return getattr(torch_utils, name)(dict(self), *args)
+
+    env = SandboxEnv(namespace("solutions.cnn_architectures"))
+    checks.check_basic_block_outputs(env)
+    assert calls and set(calls) <= {"probe_forward", "probe_structure"}
+
+
+def test_randomized_reference_is_seeded_and_covers_batchnorm_statistics():
+    s = checks.spec("BasicBlock", 4, 8, stride=2)
+    a = torch_utils.reference_model(checks.REFERENCE, s, 1).state_dict()
+    b = torch_utils.reference_model(checks.REFERENCE, s, 1).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["bn1.running_mean"], torch.zeros(8))
+    assert not torch.equal(a["bn1.running_var"], torch.ones(8))
