@@ -26,10 +26,14 @@ def out(tmp_path_factory) -> Path:
     return built(tmp_path_factory, A)
 
 
-@pytest.fixture(autouse=True)
-def quick_public_limit(monkeypatch):
-    # A looping stub fails a public test after 1 s of CPU instead of 5: same path, faster.
-    monkeypatch.setenv("CNNLAB_PUBLIC_TEST_CPU", "1")
+@pytest.fixture(scope="module", autouse=True)
+def quick_limits():
+    # Same code paths, smaller limits: a looping stub fails a public test after 1 s of CPU
+    # instead of 5, and a looping top-level cell is interrupted after 15 s instead of 60.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CNNLAB_PUBLIC_TEST_CPU", "1")
+        mp.setenv("CNNLAB_CELL_TIMEOUT", "15")
+        yield
 
 
 def with_code(tmp_path: Path, code: str, at: int = 1, name: str = "sub.ipynb") -> Path:
@@ -143,6 +147,14 @@ def test_crashed_kernel_gets_its_line(out, tmp_path):
     path = with_code(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
     result = grade.grade_one(path, out, A, timeout=120)
     assert result["total"] == 0 and result["error"]
+
+
+def test_top_level_infinite_loop_costs_only_that_cell(out, tmp_path):
+    path = with_code(tmp_path, "while True:\n    pass", at=len(nbformat.read(
+        SAMPLES / "complete.ipynb", as_version=4).cells))
+    result = grade.grade_one(path, out, A, timeout=200)
+    assert result["error"] is None
+    assert result["total"] == result["possible"]
 
 
 def test_memory_limit_reaches_the_kernel(out, tmp_path):
