@@ -351,7 +351,7 @@ def format_table(result: dict) -> str:
     if result.get("error"):
         lines.append(f"  error: {result['error']}")
     width = max([len(q) for q in result["questions"]] + [8])
-    indent = " " * (width + 19)
+    indent = " " * (width + 20)
     for q, r in result["questions"].items():
         line = f"  {q:<{width}}  {r['score']:>6.2f} / {r['possible']:<5g}"
         if r["score"] != r["possible"] and not result.get("error"):

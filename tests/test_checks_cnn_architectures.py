@@ -79,7 +79,8 @@ def test_builder_returning_none_or_a_non_module():
     assert "not a torch.nn.Module" in failure(checks.check_alexnet_structure, env)
 
 
-def test_an_infinite_loop_times_out():
+def test_an_infinite_loop_times_out(monkeypatch):
+    monkeypatch.setattr(torch_utils, "BUILD_TIMEOUT", 1.0)
     env = namespace("solutions.cnn_architectures")
 
     class Hang(torch.nn.Module):

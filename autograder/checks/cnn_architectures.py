@@ -92,9 +92,11 @@ def compare_structure(got: dict, want: dict, what: str) -> None:
                              f"{'; '.join(parts)}. Hint: {_key_hint(first, is_missing)}")
     for k in need:
         if have[k] != need[k]:
+            check = ("its in_features and out_features" if len(need[k]) == 2 else
+                     "its channels and kernel size" if len(need[k]) == 4 else "its channels")
             raise AssertionError(
                 f"{what}: `{k}` has shape {shape_str(have[k])}, which is not torchvision's "
-                "shape for it: check the layer's channels and kernel size")
+                f"shape for it: check {check}")
     n, m = got["num_params"], want["num_params"]
     if not exact_int(n) or n != m:
         raise AssertionError(f"{what} has {n:,} parameters, {'more' if n > m else 'fewer'} "
@@ -156,8 +158,13 @@ def check_outputs(env, s: dict, sizes: list[tuple[int, int]], dtype=torch.float6
         if err > rtol:
             names = traced_names(ref_model)
             want_t = forward_all(ref_model, inputs[:1], "the reference", names, 60)
-            got_t = run_probe(env, "probe_forward", s, state, inputs[:1], names)
-            where = _divergence(got_t, want_t, names, rtol, block)
+            try:
+                got_t = run_probe(env, "probe_forward", s, state, inputs[:1], names)
+                where = _divergence(got_t, want_t, names, rtol, block)
+            except AssertionError:
+                raise
+            except Exception:  # noqa: BLE001 - locating the difference is a bonus
+                where = "check the order of operations in forward"
             if block and bool((ref_out >= 0).all()) and bool((out < 0).any()):
                 where += ("; your output has negative entries, so the ReLU after adding the "
                           "shortcut is missing")
@@ -201,6 +208,9 @@ def check_alexnet_outputs(env):
 
 def check_vgg_configs(env):
     got = env.get("VGG_CONFIGS")
+    if got is None or got is Ellipsis:
+        raise AssertionError("`VGG_CONFIGS` is not implemented yet: a dict from 'vgg11', "
+                             "'vgg13', 'vgg16', 'vgg19' to lists of ints and 'M'")
     if type(got) is not dict:
         raise AssertionError("`VGG_CONFIGS` must be a dict from 'vgg11', 'vgg13', 'vgg16', "
                              "'vgg19' to lists of ints and 'M'")

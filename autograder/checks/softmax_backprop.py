@@ -22,6 +22,7 @@ from solutions import softmax_backprop as reference
 
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+CALL_TIMEOUT = 10.0  # seconds for one call of softmax_loss or two_layer_forward_backward
 
 
 class _Failed(Exception):
@@ -51,8 +52,13 @@ def hypothesis_check(strategy, max_examples: int):
 
 # --- calling the student ----------------------------------------------------------------------
 
-def student_call(env, name: str, *args, timeout: float = 10.0, **kwargs):
-    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout)
+def student_call(env, name: str, *args, timeout: float | None = None, **kwargs):
+    counter = getattr(env, "autograd_calls", None)  # a sandbox counts backward()/grad() itself
+    if callable(counter):
+        counter()
+    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout or CALL_TIMEOUT)
+    if not reply.get("autograd") and callable(counter) and counter():
+        reply["autograd"] = "backward() or torch.autograd.grad"
     if reply.get("autograd"):
         raise AssertionError(
             f"`{name}` uses autograd ({reply['autograd']}): this assignment asks for the "
@@ -104,10 +110,15 @@ def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float =
     loss, dscores = _unpack_softmax(result, n, c)
     want_loss, want_grad = autograd_softmax(scores, y)
     shown = f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
-    if not (torch.isfinite(loss) and torch.isfinite(dscores).all()):
+    if not torch.isfinite(dscores).all():
         raise AssertionError(f"`softmax_loss` gives inf or nan for {shown}: subtract each row's "
                              "maximum from the scores before exponentiating (it cancels out in "
                              "the softmax, and keeps exp() from overflowing)")
+    if not torch.isfinite(loss):
+        raise AssertionError(f"`softmax_loss` gives an infinite loss for {shown}: the correct "
+                             "class's probability underflows to 0 and its log is -inf. Compute "
+                             "log-probabilities directly, shifted - log(sum(exp(shifted))), "
+                             "instead of taking the log of the softmax")
     atol = 1e-9 if scores.dtype == torch.float64 else 1e-5
     if not close(loss, want_loss, rtol, atol):
         hint = ""
@@ -234,7 +245,14 @@ def _two_layer_inputs(n, d, h, c, seed):
     return params, X, y
 
 
+def autograd_gate(env):
+    """One call with labels: autograd used anywhere in the function fails every check."""
+    params, X, y = _two_layer_inputs(3, 2, 4, 3, 0)
+    student_call(env, "two_layer_forward_backward", copy_params(params), X, y, 0.1)
+
+
 def check_two_layer_scores(env):
+    autograd_gate(env)
     for n, d, h, c, reg, seed in TWO_LAYER_CASES:
         params, X, y = _two_layer_inputs(n, d, h, c, seed)
         got = student_call(env, "two_layer_forward_backward", copy_params(params), X.clone())

@@ -9,7 +9,9 @@ in another process (a sandbox) provides `env.run_probe(name, *args)`, which runs
 `autograder.checks.torch_utils.<name>(student_env, *args)` there and returns its plain
 result, re-raising an AssertionError with the same message. `run_probe` below dispatches.
 
-Nothing here imports `solutions`: probes may run where the reference must not be readable.
+Nothing here imports `solutions`, and without `autograder.checks.common` the module still
+works (its source can be exec'd in a sandbox that may not import the autograder): probes may
+run where the reference must not be readable.
 """
 from __future__ import annotations
 
@@ -20,9 +22,34 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from autograder.checks.common import StudentTimeout, time_limit
+try:
+    from autograder.checks.common import StudentTimeout, time_limit
+except ImportError:  # exec'd as source inside a sandbox that may not import the autograder
+    import signal
+    import threading
+
+    class StudentTimeout(AssertionError):
+        pass
+
+    @contextmanager
+    def time_limit(seconds, what):
+        if threading.current_thread() is not threading.main_thread() or seconds is None:
+            yield
+            return
+
+        def on_alarm(signum, frame):
+            raise StudentTimeout(f"{what} did not return within {seconds:g} s")
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 ENV_REF = "env"  # {"env": "BasicBlock"} in a builder spec names an object of the namespace
+BUILD_TIMEOUT = 30.0    # seconds for a student's constructor (a VGG allocates ~0.5 GB)
+FORWARD_TIMEOUT = 30.0  # seconds for one forward pass
 
 
 def run_probe(env, name: str, *args):
@@ -78,7 +105,7 @@ def _lookup(namespace, name: str):
     return obj
 
 
-def build(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
+def build(namespace, spec: dict, timeout: float | None = None) -> nn.Module:
     """Build `spec` from `namespace` (the student's env or the reference's names)."""
     builder = _lookup(namespace, spec["builder"])
     if not callable(builder):
@@ -86,7 +113,7 @@ def build(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
     args = _resolve(namespace, list(spec.get("args", [])))
     kwargs = {k: _resolve(namespace, v) for k, v in spec.get("kwargs", {}).items()}
     what = f"`{describe(spec)}`"
-    model = attempt(what, lambda: builder(*args, **kwargs), timeout)
+    model = attempt(what, lambda: builder(*args, **kwargs), timeout or BUILD_TIMEOUT)
     if model is None or model is Ellipsis:
         raise AssertionError(f"{what} returned {model!r}, not a model: not implemented yet?")
     if not isinstance(model, nn.Module):
@@ -94,7 +121,7 @@ def build(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
     return model
 
 
-def build_on_meta(namespace, spec: dict, timeout: float = 30.0) -> nn.Module:
+def build_on_meta(namespace, spec: dict, timeout: float | None = None) -> nn.Module:
     """Build on the meta device (no memory, no init cost); fall back to the CPU for code that
     cannot run there. A NotImplementedError is reported at once."""
     try:
@@ -186,7 +213,7 @@ def forward_all(model: nn.Module, inputs: list, what: str, trace: list | None,
 
 
 def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None = None,
-                  timeout: float = 30.0) -> dict:
+                  timeout: float | None = None) -> dict:
     """Build the student's `spec`, load `state` (strict), run eval-mode forwards."""
     what = f"`{describe(spec)}`"
     try:
@@ -201,7 +228,7 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
         except Exception as load_err:  # noqa: BLE001
             raise AssertionError(f"the reference weights do not load into {what}: "
                                  f"{str(load_err).splitlines()[0]}") from None
-    return forward_all(model, inputs, what, trace, timeout)
+    return forward_all(model, inputs, what, trace, timeout or FORWARD_TIMEOUT)
 
 
 def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,

@@ -8,7 +8,8 @@ def softmax_loss(scores, y):
     shifted = scores - scores.max(dim=1, keepdim=True)[0]
     exp = torch.exp(shifted)
     probs = exp / exp.sum(dim=1, keepdim=True)
-    loss = -torch.log(probs[torch.arange(N), y]).sum() / N
+    log_probs = shifted - torch.log(exp.sum(dim=1, keepdim=True))
+    loss = -log_probs[torch.arange(N), y].sum() / N
     dscores = probs.clone()
     dscores[range(N), y] -= 1
     dscores /= N

@@ -1,0 +1,197 @@
+"""The hidden checks of `softmax_backprop`, run directly on student namespaces (no Otter):
+correct solutions in three styles pass, the blank stubs fail with "not implemented", each
+catalogued mistake fails its question with feedback that names it, autograd in student code
+zeroes the question, and nothing the checks patch outlives them."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autograder.checks import softmax_backprop as checks
+from autograder.checks import torch_utils
+from solutions import softmax_backprop as reference
+from student_variants import mutated, namespace, softmax_mistakes
+
+ALL_CHECKS = [c for cs in checks.QUESTIONS.values() for c in cs]
+IDS = [c.__name__ for c in ALL_CHECKS]
+CORRECT = ["solutions.softmax_backprop", "student_variants.softmax_alternative",
+           "student_variants.softmax_explicit"]
+
+
+def failure(check, env) -> str | None:
+    try:
+        check(env)
+    except AssertionError as err:
+        return str(err)
+    return None
+
+
+def question_failures(question: str, env) -> list[str]:
+    return [m for m in (failure(c, env) for c in checks.QUESTIONS[question]) if m is not None]
+
+
+@pytest.mark.parametrize("module", CORRECT)
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=IDS)
+def test_correct_solutions_pass(check, module):
+    assert failure(check, namespace(module)) is None
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=IDS)
+def test_blank_stubs_fail_as_not_implemented(check):
+    message = failure(check, namespace("student_variants.softmax_blank"))
+    assert message is not None and "not implemented" in message
+
+
+@pytest.mark.parametrize("mistake", softmax_mistakes.MISTAKES,
+                         ids=[m[0] for m in softmax_mistakes.MISTAKES])
+def test_mistake_is_caught_and_named(mistake):
+    _, question, module, replacements, phrase = mistake
+    messages = question_failures(question, mutated(module, replacements))
+    assert messages, "the mistake passed every check of its question"
+    assert phrase in messages[0], messages[0]
+
+
+@pytest.mark.parametrize("harmless", softmax_mistakes.HARMLESS,
+                         ids=[h[0] for h in softmax_mistakes.HARMLESS])
+def test_equivalent_variations_pass(harmless):
+    _, module, replacements = harmless
+    assert question_failures("two_layer_forward_backward", mutated(module, replacements)) == []
+
+
+@pytest.mark.parametrize("question", ["softmax_loss", "two_layer_forward_backward"])
+def test_autograd_use_fails_every_check_of_the_question(question):
+    by_question = {m[1]: m for m in softmax_mistakes.MISTAKES if "autograd" in m[4]}
+    _, _, module, replacements, _ = by_question[question]
+    env = mutated(module, replacements)
+    messages = question_failures(question, env)
+    assert len(messages) == len(checks.QUESTIONS[question])
+    assert all("uses autograd" in m and "no points" in m for m in messages)
+
+
+def test_autograd_in_the_training_loop_is_caught():
+    env = namespace("student_variants.softmax_explicit")
+    honest = env["two_layer_forward_backward"]
+
+    def sneaky(params, X, y=None, reg=0.0):
+        X.requires_grad_(False)
+        torch.zeros(1, requires_grad=True).sum().backward()
+        return honest(params, X, y, reg)
+    env["two_layer_forward_backward"] = sneaky
+    trained = mutated("student_variants.softmax_explicit", [], {"two_layer_forward_backward": sneaky})
+    messages = question_failures("train_two_layer", trained)
+    assert messages and all("uses autograd" in m for m in messages)
+
+
+def test_swallowed_autograd_errors_still_count():
+    def softmax_loss(scores, y):
+        try:
+            scores.sum().backward()
+        except RuntimeError:
+            pass
+        return reference.softmax_loss(scores, y)
+    assert "uses autograd" in failure(checks.check_softmax_loss_edge_cases,
+                                      {"softmax_loss": softmax_loss})
+
+
+def test_patches_are_undone_even_when_the_student_raises():
+    before = (torch.Tensor.backward, torch.autograd.grad, torch.autograd.backward,
+              torch.Tensor.requires_grad_)
+
+    def softmax_loss(scores, y):
+        raise ValueError("boom")
+    assert "ValueError: boom" in failure(checks.check_softmax_loss_values, {"softmax_loss": softmax_loss})
+    after = (torch.Tensor.backward, torch.autograd.grad, torch.autograd.backward,
+             torch.Tensor.requires_grad_)
+    assert before == after
+    assert not torch.overrides._is_torch_function_mode_enabled()
+    x = torch.ones(2, requires_grad=True)
+    (x * 3).sum().backward()  # autograd works normally again
+    assert torch.equal(x.grad, torch.full((2,), 3.0))
+
+
+def test_rigged_return_values_earn_nothing():
+    class AlwaysEqual(torch.Tensor):
+        def __eq__(self, other):
+            return True
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            result = super().__torch_function__(func, types, args, kwargs or {})
+            return result
+
+    def softmax_loss(scores, y):
+        loss = torch.zeros(()).as_subclass(AlwaysEqual)
+        return loss, torch.zeros_like(scores).as_subclass(AlwaysEqual)
+    assert failure(checks.check_softmax_loss_edge_cases, {"softmax_loss": softmax_loss})
+
+    def softmax_numbers(scores, y):
+        return 0.0, [[0.0] * scores.shape[1]] * scores.shape[0]
+    assert "torch.Tensor" in failure(checks.check_softmax_loss_edge_cases,
+                                     {"softmax_loss": softmax_numbers})
+
+
+def test_an_infinite_loop_times_out(monkeypatch):
+    monkeypatch.setattr(checks, "CALL_TIMEOUT", 1.0)
+    def softmax_loss(scores, y):
+        while True:
+            pass
+    message = failure(checks.check_softmax_loss_stability, {"softmax_loss": softmax_loss})
+    assert "did not return within" in message
+
+
+def test_the_reference_agrees_with_autograd_on_the_checks_inputs():
+    for n, d, h, c, reg, seed in checks.TWO_LAYER_CASES:
+        params, X, y = checks._two_layer_inputs(n, d, h, c, seed)
+        _, loss, grads = checks.autograd_two_layer(params, X, y, reg)
+        ref_loss, ref_grads = reference.two_layer_forward_backward(params, X, y, reg)
+        assert checks.close(ref_loss.double(), loss)
+        assert all(checks.close(ref_grads[k].double(), grads[k]) for k in grads)
+    scores = torch.randn(5, 4, dtype=torch.float64) * 1e4
+    y = torch.tensor([0, 1, 2, 3, 0])
+    ref_loss, ref_grad = reference.softmax_loss(scores, y)
+    loss, grad = checks.autograd_softmax(scores, y)
+    assert checks.close(ref_loss, loss) and checks.close(ref_grad, grad)
+
+
+def test_digits_ship_with_the_autograder_and_match_sklearn():
+    datasets = pytest.importorskip("sklearn.datasets")
+    import numpy as np
+    shipped = np.load(checks.DIGITS)
+    digits = datasets.load_digits()
+    assert np.array_equal(shipped["images"], digits.data.astype(np.uint8))
+    assert np.array_equal(shipped["labels"], digits.target)
+    assert checks.DIGITS.stat().st_size < 100_000
+
+
+def test_the_margin_is_met_by_the_reference_under_other_seeds():
+    """The accuracy bar is not a knife's edge: other minibatch orders clear it too."""
+    data = checks.digits("cpu")
+    params = checks.initial_params("cpu")
+    accuracies = [reference.train_two_layer(checks.copy_params(params), *data,
+                                            checks.LEARNING_RATE, checks.REG, checks.NUM_ITERS,
+                                            checks.BATCH_SIZE, seed=s)["val_accuracy"]
+                  for s in range(4)]
+    assert max(accuracies) - min(accuracies) < checks.MARGIN / 2
+    assert min(accuracies) > 0.9
+
+
+def test_a_sandbox_that_counts_autograd_calls_is_asked():
+    """A sandboxed env (autograder.sandbox.RemoteEnv) counts backward()/grad() calls in the
+    student's process, where no patch of ours can see them; the checks ask it."""
+    class CountingEnv(dict):
+        calls = 0
+
+        def autograd_calls(self):
+            n, CountingEnv.calls = CountingEnv.calls, 0
+            return n
+
+    env = CountingEnv(namespace("solutions.softmax_backprop"))
+    assert failure(checks.check_softmax_loss_edge_cases, env) is None
+    honest = env["softmax_loss"]
+
+    def softmax_loss(scores, y):
+        CountingEnv.calls += 1  # what the sandbox would count for a hidden backward()
+        return honest(scores, y)
+    env["softmax_loss"] = softmax_loss
+    assert "uses autograd" in failure(checks.check_softmax_loss_edge_cases, env)
