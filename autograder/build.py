@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder import gradescope, notebook_tools
+from autograder.runner import question_points
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
@@ -47,16 +48,6 @@ def master_path(assignment: str, root: Path = ASSIGNMENTS) -> Path:
         known = ", ".join(discover(root)) or "none"
         raise BuildError(f"no master notebook {path} (assignments: {known})")
     return path
-
-
-def question_points(master: Path) -> dict[str, float]:
-    import yaml
-    points = {}
-    for cell in notebook_tools.read(master).cells:
-        if notebook_tools._raw_marker(cell) == "# BEGIN QUESTION":
-            config = yaml.safe_load(notebook_tools._source(cell).split("\n", 1)[1]) or {}
-            points[config["name"]] = float(config.get("points", 1))
-    return points
 
 
 def stage(master: Path, into: Path) -> Path:
@@ -218,6 +209,8 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
     summary = {"assignment": assignment, "student": str(dest / "student" / f"{assignment}.ipynb"),
                "zip": str(zips[0]), "questions": points}
 
+    _say(progress, assignment, "pointing the zip's run_autograder at cnnlab's sandboxed grader")
+    gradescope.install_entry(zips[0], assignment, points)
     _say(progress, assignment, "checking the Gradescope zip (support files, CPU torch)")
     problems = gradescope.check_zip(zips[0], assignment)
     if problems:
@@ -254,6 +247,28 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
             detail = blank.get("error") or ", ".join(
                 f"{q} ({r['score']:g})" for q, r in scored.items()) or "questions differ"
             raise BuildError(f"the blank student notebook scores points it should not: {detail}")
+        _say(progress, assignment, "grading both again as Gradescope will: the zip's "
+             "run_autograder entry point in a Gradescope-like folder")
+        proofs = {}
+        for label, notebook in (("reference", dest / "autograder" / f"{assignment}.ipynb"),
+                                ("blank", dest / "student" / f"{assignment}.ipynb")):
+            try:
+                proofs[label] = gradescope.simulate(zips[0], notebook)
+            except Exception as err:  # noqa: BLE001 - any failure of the entry point
+                raise BuildError(f"the zip's Gradescope entry point failed on the {label} "
+                                 f"notebook: {err}") from None
+        possible = sum(points.values())
+        ref_score, blank_score = proofs["reference"]["score"], proofs["blank"]["score"]
+        summary["gradescope"] = {"reference": f"{ref_score:g}/{possible:g}",
+                                 "blank": f"{blank_score:g}/{possible:g}"}
+        (dest / "proofs.json").write_text(json.dumps(
+            {"reference": ref, "blank": blank, "gradescope": proofs}, indent=2) + "\n")
+        if not math.isclose(ref_score, possible, abs_tol=1e-6) or blank_score != 0:
+            failing = [t for t in proofs["reference"]["tests"] if t["score"] < t["max_score"]]
+            raise BuildError(
+                f"Gradescope's grading gives the reference {ref_score:g}/{possible:g} and the "
+                f"blank notebook {blank_score:g} (must be 100% and 0): " + "; ".join(
+                    f"{t['name']}: {t['output'][:200]}" for t in failing))
     _say(progress, assignment, "ok")
     return summary
 

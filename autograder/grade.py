@@ -275,10 +275,46 @@ def find_autograder(build_dir: Path, assignment: str) -> tuple[Path, dict[str, f
     return zips[-1], questions
 
 
+def grade_sandboxed(submission: Path, assignment: str | None = None, *,
+                    timeout: float = DEFAULT_TIMEOUT_S,
+                    memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+    """Grade with the sandboxed runner (autograder/runner.py, docs/security.md): student
+    code in a guarded process of its own, the hidden checks and the reference in this one.
+    Needs no build. Never raises for a bad submission."""
+    from autograder import runner
+
+    start = time.monotonic()
+    name = str(submission)
+    try:
+        validate_submission(Path(submission))
+        claimed = notebook_assignment(Path(submission))
+        if assignment and claimed and claimed != assignment:
+            raise GradingError(f"this notebook is for assignment {claimed!r}, not {assignment!r}")
+        assignment = assignment or claimed
+        if not assignment:
+            raise GradingError("the notebook names no assignment (no otter metadata): "
+                               "pass --assignment")
+        loaded = runner.load_assignment(assignment)
+    except (GradingError, runner.SubmissionError) as err:
+        points = {}
+        if assignment:
+            try:
+                points = runner.load_assignment(assignment).points
+            except runner.SubmissionError:
+                pass
+        return failed_result(name, assignment, points, str(err), time.monotonic() - start)
+    record = runner.grade_notebook(submission, loaded, total_timeout=timeout,
+                                   memory_mb=int(memory_bytes // 1024**2))
+    record.setdefault("error", None)
+    record["seconds"] = round(time.monotonic() - start, 2)
+    return record
+
+
 def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, *,
               timeout: float = DEFAULT_TIMEOUT_S,
               memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
-    """The contract's result object for one submission; never raises for a bad submission."""
+    """Grade with Otter (`otter run` and the Gradescope zip, in a kernel). The contract's
+    result object for one submission; never raises for a bad submission."""
     start = time.monotonic()
     name = str(submission)
     questions: dict[str, float] = {}
@@ -309,14 +345,44 @@ def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, 
             "error": result["error"], "seconds": round(time.monotonic() - start, 2)}
 
 
-def grade_many(submissions: Iterable[Path], build_dir: Path, assignment: str | None = None, *,
-               jobs: int = 1, timeout: float = DEFAULT_TIMEOUT_S,
-               memory_bytes: int = DEFAULT_MEMORY_BYTES,
-               on_result: Callable[[dict], None] | None = None) -> list[dict]:
+def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
+               assignment: str | None = None, *, jobs: int = 1,
+               timeout: float = DEFAULT_TIMEOUT_S, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+               on_result: Callable[[dict], None] | None = None,
+               engine: str = "otter") -> list[dict]:
     """Grade submissions `jobs` at a time; `on_result` sees each result as soon as it is done.
-    Returns the results in the order of `submissions`."""
+    Returns the results in the order of `submissions`.
+
+    engine "sandbox": autograder/runner.py (the guarded grader; checks run in worker
+    processes, whose main thread their time limits need); engine "otter": `otter run` with
+    the zip in `build_dir`."""
     submissions = list(submissions)
     results: list[dict | None] = [None] * len(submissions)
+    if engine == "sandbox":
+        kwargs = dict(timeout=timeout, memory_bytes=memory_bytes)
+        if jobs <= 1:
+            for i, s in enumerate(submissions):
+                results[i] = grade_sandboxed(Path(s), assignment, **kwargs)
+                if on_result:
+                    on_result(results[i])
+            return results  # type: ignore[return-value]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(grade_sandboxed, Path(s), assignment, **kwargs): i
+                       for i, s in enumerate(submissions)}
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - a worker died: say so, go on
+                    s = submissions[futures[future]]
+                    result = failed_result(str(s), assignment, {}, f"grading failed: {err}", 0)
+                results[futures[future]] = result
+                if on_result:
+                    on_result(result)
+        return results  # type: ignore[return-value]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade_one, Path(s), build_dir, assignment, timeout=timeout,
                                memory_bytes=memory_bytes): i
@@ -350,6 +416,8 @@ def format_table(result: dict) -> str:
              f"{result['total']:.4g} / {result['possible']:g}"]
     if result.get("error"):
         lines.append(f"  error: {result['error']}")
+    for note in result.get("notes", []):
+        lines.append(f"  note: {note}")
     width = max([len(q) for q in result["questions"]] + [8])
     indent = " " * (width + 20)
     for q, r in result["questions"].items():

@@ -33,6 +33,8 @@ def check_zip(zip_path: Path, assignment: str) -> list[str]:
     with zipfile.ZipFile(zip_path) as zf:
         names = set(zf.namelist())
     for needed in ("run_autograder", "setup.sh", "environment.yml", "otter_config.json",
+                   "files/autograder/gradescope_entry.py", "files/autograder/runner.py",
+                   "files/autograder/sandbox.py", "files/autograder/sandbox_child.py",
                    f"files/autograder/checks/{assignment}.py", "files/autograder/checks/common.py",
                    "files/autograder/__init__.py", f"files/solutions/{assignment}.py",
                    "files/solutions/__init__.py"):
@@ -55,3 +57,61 @@ def check_zip(zip_path: Path, assignment: str) -> list[str]:
                    for line in pip):
             problems.append(f"environment.yml does not install {package}")
     return problems
+
+
+# --------------------------------------------------------------------------- our entry point
+
+ENTRY = "files/cnnlab_assignment.json"
+# Gradescope runs `run_autograder`; ours grades with the sandboxed runner, exactly as
+# `cnnlab grade` does (Otter's in-kernel grading stays available to `otter run`).
+RUN_AUTOGRADER = """#!/bin/bash
+# cnnlab: grade in a guarded sandbox (see docs/security.md); Otter's run_otter.py is kept
+# for `otter run`.
+export PATH=/root/miniforge3/bin:$PATH
+eval "$(mamba shell hook --shell bash)"
+mamba activate otter-env
+cd /autograder/source/files && python -m autograder.gradescope_entry --root /autograder
+"""
+
+
+def install_entry(zip_path: Path, assignment: str, points: dict[str, float]) -> None:
+    """Point the zip's run_autograder at autograder.gradescope_entry, with the assignment's
+    name and points beside it. Entries keep their order and timestamps."""
+    import json
+
+    zip_path = Path(zip_path)
+    tmp = zip_path.with_suffix(".tmp")
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "run_autograder":
+                data = RUN_AUTOGRADER.encode()
+            if info.filename != ENTRY:
+                dst.writestr(info, data)
+        config = zipfile.ZipInfo(ENTRY, date_time=src.infolist()[0].date_time)
+        config.external_attr = 0o644 << 16
+        dst.writestr(config, json.dumps({"assignment": assignment, "points": points}, indent=1))
+    tmp.replace(zip_path)
+
+
+def simulate(zip_path: Path, notebook: Path, python: str | None = None) -> dict:
+    """Run the zip's grading as Gradescope would (its files under source/, the notebook under
+    submission/, results under results/) and return results.json."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cnnlab_gradescope_") as tmp:
+        root = Path(tmp)
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(root / "source")
+        (root / "submission").mkdir()
+        (root / "submission" / Path(notebook).name).write_bytes(Path(notebook).read_bytes())
+        done = subprocess.run(
+            [python or sys.executable, "-m", "autograder.gradescope_entry", "--root", str(root)],
+            cwd=root / "source" / "files", capture_output=True, text=True, timeout=1800)
+        results = root / "results" / "results.json"
+        if done.returncode != 0 or not results.exists():
+            raise RuntimeError(f"the zip's entry point failed: {done.stderr.strip()[-1500:]}")
+        return json.loads(results.read_text())

@@ -124,3 +124,35 @@ def test_randomized_reference_is_seeded_and_covers_batchnorm_statistics():
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["bn1.running_mean"], torch.zeros(8))
     assert not torch.equal(a["bn1.running_var"], torch.ones(8))
+
+
+def test_probes_are_installed_into_a_sandbox_that_cannot_import_the_autograder():
+    """autograder.sandbox.RemoteEnv has no run_probe: the probes' source is exec'd in the
+    student's process, where importing `autograder` is refused, and called there."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def guarded_import(name, *args, **kwargs):
+        if name == "autograder" or name.startswith("autograder."):
+            raise ImportError(f"the grader does not allow importing {name}")
+        return real_import(name, *args, **kwargs)
+
+    student = namespace("solutions.cnn_architectures")
+    student["__builtins__"] = {**vars(builtins), "__import__": guarded_import}
+
+    class FakeSandbox:
+        def exec_cell(self, source, timeout):
+            exec(compile(source, "<cell>", "exec"), student)
+
+    class FakeRemoteEnv:
+        _sandbox = FakeSandbox()
+
+        def get(self, name, default=None):
+            return student.get(name, default)
+
+    env = FakeRemoteEnv()
+    checks.check_bottleneck_structure(env)
+    checks.check_bottleneck_outputs(env)
+    probes = student["__cnnlab_probes__"]
+    assert probes["StudentTimeout"] is not torch_utils.StudentTimeout  # the fallback ran

@@ -171,7 +171,7 @@ def test_the_margin_is_met_by_the_reference_under_other_seeds():
     accuracies = [reference.train_two_layer(checks.copy_params(params), *data,
                                             checks.LEARNING_RATE, checks.REG, checks.NUM_ITERS,
                                             checks.BATCH_SIZE, seed=s)["val_accuracy"]
-                  for s in range(4)]
+                  for s in range(3)]
     assert max(accuracies) - min(accuracies) < checks.MARGIN / 2
     assert min(accuracies) > 0.9
 

@@ -56,7 +56,23 @@ def run_probe(env, name: str, *args):
     """Run the probe `name` where the student's code lives; see the module docstring."""
     if hasattr(env, "run_probe"):
         return env.run_probe(name, *args)
+    sandbox = getattr(env, "_sandbox", None)
+    if sandbox is not None and hasattr(sandbox, "exec_cell"):
+        # autograder.sandbox.RemoteEnv: install the probes in the student's process (afresh
+        # each time, so a student's own `__cnnlab_probe__` is overwritten) and call there.
+        sandbox.exec_cell(_installer_source(), timeout=60)
+        return env.get("__cnnlab_probe__")(name, *args)
     return globals()[name](env, *args)
+
+
+def _installer_source() -> str:
+    import inspect
+    import sys
+    source = inspect.getsource(sys.modules[__name__])
+    return ("__cnnlab_probes__ = {'__name__': 'cnnlab_probes'}\n"
+            f"exec(compile({source!r}, '<cnnlab probes>', 'exec'), __cnnlab_probes__)\n"
+            "def __cnnlab_probe__(name, *args, _probes=__cnnlab_probes__, _env=globals()):\n"
+            "    return _probes[name](_env, *args)\n")
 
 
 # --- calling student code -------------------------------------------------------------------
@@ -216,14 +232,19 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
                   timeout: float | None = None) -> dict:
     """Build the student's `spec`, load `state` (strict), run eval-mode forwards."""
     what = f"`{describe(spec)}`"
+    dtype = next((t.dtype for t in state.values() if t.is_floating_point()), None)
     try:
         model = build_on_meta(env, spec)
+        if dtype is not None:
+            model = model.to(dtype)
         load_shared(model, state)
     except (AssertionError, RuntimeError) as err:
         if isinstance(err, AssertionError) and "not implemented" in str(err):
             raise
         model = build(env, spec)  # built normally: the error, if any, is the student's own
         try:
+            if dtype is not None:
+                model = model.to(dtype)
             model.load_state_dict(state, strict=True)
         except Exception as load_err:  # noqa: BLE001
             raise AssertionError(f"the reference weights do not load into {what}: "

@@ -3,6 +3,7 @@
 Thin: the work is autograder.grade (each submission in its own process, with limits)."""
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -16,12 +17,16 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "grade",
         help="grade student notebooks locally (no Docker), with per-question feedback",
-        description="Grade notebooks with the assignment's Gradescope zip via `otter run`, each "
-                    "in its own process with a wall-clock timeout and a memory limit. Without "
-                    f"--build, the zip comes from a build cached in {DEFAULT_BUILD}/ in the "
-                    "current folder, made (with its proofs) on first use and again whenever the "
-                    "master notebook, solutions/ or autograder/ change. A submission that "
-                    "cannot be run still gets its line, with total 0 and the reason.",
+        description="Grade student notebooks locally, no Docker needed. By default (--engine "
+                    "sandbox) each notebook runs in a guarded process of its own (time, memory "
+                    "and file limits; no access to the hidden tests or the reference) and the "
+                    "hidden checks run in the grader, exactly as the Gradescope zip built by "
+                    "`cnnlab build` grades (docs/security.md). --engine otter grades with "
+                    "`otter run` and the zip instead; without --build that zip comes from a "
+                    f"build cached in {DEFAULT_BUILD}/, remade when its inputs change. A "
+                    "submission that cannot be run still gets its line, with total 0 and the "
+                    "reason.\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks (.ipynb)")
     parser.add_argument("--assignment", metavar="NAME",
@@ -38,6 +43,9 @@ def register(subparsers) -> None:
     parser.add_argument("--memory", type=float, default=DEFAULT_MEMORY_BYTES / 1024**3,
                         metavar="GB", help="memory limit per submission, address space "
                         f"(default {DEFAULT_MEMORY_BYTES / 1024**3:g})")
+    parser.add_argument("--engine", choices=("sandbox", "otter"),
+                        help="sandbox: cnnlab's guarded grader (the default); otter: `otter "
+                             "run` with the Gradescope zip (the default when --build is given)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per submission, as each finishes")
     parser.add_argument("--csv", metavar="FILE",
@@ -71,8 +79,19 @@ def run(args) -> int:
     if args.csv and not Path(args.csv).resolve().parent.is_dir():
         raise UserError(f"--csv {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
 
+    args.engine = args.engine or ("otter" if args.build else "sandbox")
+    if args.build and args.engine == "sandbox":
+        raise UserError("--build is only used by --engine otter; the sandbox needs no build")
     names = _assignments_of(args.submissions, args.assignment)
-    if args.build:
+    build_dir = None
+    if args.engine == "sandbox":
+        from autograder.runner import SubmissionError, load_assignment
+        for name in names:
+            try:
+                load_assignment(name)
+            except SubmissionError as err:
+                raise UserError(str(err)) from None
+    elif args.build:
         build_dir = Path(args.build)
         for name in names:
             if not list((build_dir / name / "autograder").glob("*.zip")):
@@ -92,9 +111,13 @@ def run(args) -> int:
     from tqdm import tqdm
     questions: list[str] = []
     for name in names:
-        qfile = build_dir / name / "questions.json"
-        if qfile.exists():
-            questions += [q for q in json.loads(qfile.read_text()) if q not in questions]
+        if build_dir is None:
+            from autograder.runner import load_assignment
+            found = list(load_assignment(name).checks)
+        else:
+            qfile = build_dir / name / "questions.json"
+            found = list(json.loads(qfile.read_text())) if qfile.exists() else []
+        questions += [q for q in found if q not in questions]
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
@@ -121,7 +144,7 @@ def run(args) -> int:
     try:
         grade.grade_many(args.submissions, build_dir, args.assignment, jobs=args.jobs,
                          timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
-                         on_result=on_result)
+                         on_result=on_result, engine=args.engine)
     finally:
         bar.close()
         if csv_file:
