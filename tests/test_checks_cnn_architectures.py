@@ -48,7 +48,8 @@ def test_blank_stubs_fail_as_not_implemented(check):
     assert message is not None and "not implemented" in message
 
 
-@pytest.mark.parametrize("mistake", arch_mistakes.MISTAKES, ids=[m[0] for m in arch_mistakes.MISTAKES])
+@pytest.mark.parametrize("mistake", arch_mistakes.MISTAKES,
+                         ids=[m[0] for m in arch_mistakes.MISTAKES])
 def test_mistake_is_caught_and_named(mistake):
     _, question, replacements, phrase = mistake
     message = question_failure(question, mutated(arch_mistakes.REF, replacements))
@@ -56,7 +57,8 @@ def test_mistake_is_caught_and_named(mistake):
     assert phrase in message, message
 
 
-@pytest.mark.parametrize("harmless", arch_mistakes.HARMLESS, ids=[h[0] for h in arch_mistakes.HARMLESS])
+@pytest.mark.parametrize("harmless", arch_mistakes.HARMLESS,
+                         ids=[h[0] for h in arch_mistakes.HARMLESS])
 def test_harmless_variation_passes(harmless):
     _, replacements = harmless
     env = mutated(arch_mistakes.REF, replacements)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from autograder.checks import softmax_backprop as checks
-from autograder.checks import torch_utils
 from solutions import softmax_backprop as reference
 from student_variants import mutated, namespace, softmax_mistakes
 
@@ -70,15 +68,13 @@ def test_autograd_use_fails_every_check_of_the_question(question):
 
 
 def test_autograd_in_the_training_loop_is_caught():
-    env = namespace("student_variants.softmax_explicit")
-    honest = env["two_layer_forward_backward"]
+    honest = namespace("student_variants.softmax_explicit")["two_layer_forward_backward"]
 
     def sneaky(params, X, y=None, reg=0.0):
-        X.requires_grad_(False)
         torch.zeros(1, requires_grad=True).sum().backward()
         return honest(params, X, y, reg)
-    env["two_layer_forward_backward"] = sneaky
-    trained = mutated("student_variants.softmax_explicit", [], {"two_layer_forward_backward": sneaky})
+    trained = mutated("student_variants.softmax_explicit", [],
+                      {"two_layer_forward_backward": sneaky})
     messages = question_failures("train_two_layer", trained)
     assert messages and all("uses autograd" in m for m in messages)
 
@@ -100,7 +96,8 @@ def test_patches_are_undone_even_when_the_student_raises():
 
     def softmax_loss(scores, y):
         raise ValueError("boom")
-    assert "ValueError: boom" in failure(checks.check_softmax_loss_values, {"softmax_loss": softmax_loss})
+    message = failure(checks.check_softmax_loss_values, {"softmax_loss": softmax_loss})
+    assert "ValueError: boom" in message
     after = (torch.Tensor.backward, torch.autograd.grad, torch.autograd.backward,
              torch.Tensor.requires_grad_)
     assert before == after

@@ -16,7 +16,7 @@ import torch
 
 from autograder.checks.common import exact_int
 from autograder.checks.torch_utils import (
-    ENV_REF, describe, max_rel_error, pick_device, probe_structure, reference_model,
+    ENV_REF, describe, max_rel_error, pick_device, reference_model,
     run_probe, shape_str, structure, build_on_meta, traced_names, forward_all)
 from solutions import cnn_architectures as reference
 
@@ -97,6 +97,9 @@ def compare_structure(got: dict, want: dict, what: str) -> None:
             raise AssertionError(
                 f"{what}: `{k}` has shape {shape_str(have[k])}, which is not torchvision's "
                 f"shape for it: check {check}")
+    if sorted(p for _, p in got["dropout"]) != sorted(p for _, p in want["dropout"]):
+        raise AssertionError(f"{what}: its nn.Dropout layers differ from torchvision's: the "
+                             "classifier has two, each with p=0.5 (they act only in train())")
     n, m = got["num_params"], want["num_params"]
     if not exact_int(n) or n != m:
         raise AssertionError(f"{what} has {n:,} parameters, {'more' if n > m else 'fewer'} "

@@ -17,7 +17,7 @@ from hypothesis import Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from autograder.checks.common import grading_settings
-from autograder.checks.torch_utils import pick_device, plain_tensor, probe_call, run_probe
+from autograder.checks.torch_utils import pick_device, plain_tensor, run_probe
 from solutions import softmax_backprop as reference
 
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
@@ -75,7 +75,7 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-6, atol: float = 1e
 
 
 def shape_of(t) -> str:
-    return "(" + ", ".join(str(int(d)) for d in t.shape) + ")"
+    return str(tuple(int(d) for d in t.shape))
 
 
 # --- softmax_loss -----------------------------------------------------------------------------
@@ -125,7 +125,8 @@ def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float =
         if close(loss, want_loss * n, rtol, atol) and n > 1:
             hint = ": it is the sum over the batch; the loss is the mean over the N rows"
         elif close(loss, -want_loss, rtol, atol):
-            hint = ": it has the wrong sign (cross-entropy is -log of the correct class's probability)"
+            hint = (": it has the wrong sign (cross-entropy is -log of the correct class's "
+                    "probability)")
         raise AssertionError(f"`softmax_loss` returns a wrong loss for {shown}{hint}")
     if not close(dscores, want_grad, rtol, atol):
         probs = want_grad * n + F.one_hot(y, c).double()
@@ -415,7 +416,8 @@ def check_train_two_layer_accuracy(env):
                                      BATCH_SIZE, seed=0)["val_accuracy"]
     if not all(v == v and abs(v) != float("inf") for v in history):
         raise AssertionError("the loss became inf or nan during training: check the gradients "
-                             "(and the division by N) before the update")
+                             "(the division by N) and the update, which steps against the "
+                             "gradient: params[name] -= learning_rate * grads[name]")
     tenth = max(1, NUM_ITERS // 10)
     if not sum(history[-tenth:]) < sum(history[:tenth]):
         raise AssertionError("the loss does not go down during training: the update is "

@@ -363,7 +363,7 @@ def max_rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
 
 
 def shape_str(shape) -> str:
-    return "(" + ", ".join(str(int(d)) for d in shape) + ")"
+    return str(tuple(int(d) for d in shape))
 
 
 # --- determinism ------------------------------------------------------------------------------

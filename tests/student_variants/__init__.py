@@ -13,7 +13,8 @@ def namespace(module_name: str) -> dict:
     return dict(vars(importlib.import_module(module_name)))
 
 
-def mutated(module_name: str, replacements: list[tuple[str, str]], extra: dict | None = None) -> dict:
+def mutated(module_name: str, replacements: list[tuple[str, str]],
+            extra: dict | None = None) -> dict:
     """The module's source with each (old, new) replaced once, executed as a notebook would."""
     source = inspect.getsource(importlib.import_module(module_name))
     for old, new in replacements:

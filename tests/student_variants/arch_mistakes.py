@@ -97,3 +97,12 @@ HARMLESS = [
                                   "nn.Linear(512 * 7 * 7, 4096),\n            nn.Dropout(p=dropout),\n"
                                   "            nn.ReLU(inplace=True),")]),
 ]
+
+MISTAKES += [
+    ("vgg_dropout_p", "vgg",
+     [("        self.classifier = nn.Sequential(\n            nn.Linear(512 * 7 * 7, 4096),\n"
+       "            nn.ReLU(inplace=True),\n            nn.Dropout(p=dropout),",
+       "        self.classifier = nn.Sequential(\n            nn.Linear(512 * 7 * 7, 4096),\n"
+       "            nn.ReLU(inplace=True),\n            nn.Dropout(p=0.2),")],
+     "p=0.5"),
+]
