@@ -20,6 +20,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -43,17 +45,37 @@ class SandboxLost(StudentCodeError):
     """The sandbox process ended or stopped answering; it will be restarted."""
 
 
-def _limits(memory_mb: int, file_mb: int):
+def _limits(memory_mb: int | None, file_mb: int):
     def apply():
         os.setsid()
-        memory = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        if memory_mb is not None:
+            memory = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         files = file_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         # Writing past the file limit then fails with an error instead of killing us.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     return apply
+
+
+def _watch_memory(process: subprocess.Popen, memory_mb: int, every: float = 0.1) -> None:
+    """Kill the sandbox's process group when its resident memory passes the limit."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    limit = memory_mb * 1024 * 1024
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/statm") as f:
+                resident = int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            return
+        if resident > limit:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
+        time.sleep(every)
 
 
 class Sandbox:
@@ -86,12 +108,18 @@ class Sandbox:
         bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                      "from autograder.sandbox_child import main; "
                      f"main({to_child_r}, {from_child_w}, {setup_path!r})")
+        # CUDA reserves far more address space than it uses, so RLIMIT_AS would break it:
+        # on a machine with a GPU, a watchdog measures the resident memory instead.
+        watch = torch.cuda.is_available()
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", bootstrap],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir,
-            preexec_fn=_limits(self.memory_mb, self.file_mb), close_fds=True,
+            preexec_fn=_limits(None if watch else self.memory_mb, self.file_mb), close_fds=True,
         )
+        if watch:
+            threading.Thread(target=_watch_memory, args=(self.process, self.memory_mb),
+                             daemon=True).start()
         os.close(to_child_r)
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
@@ -332,6 +360,12 @@ class RemoteEnv:
     def autograd_calls(self) -> int:
         """How often the student's code called backward()/autograd.grad since last asked."""
         return self._sandbox.autograd_calls()
+
+    def run_in_sandbox(self, source: str, timeout: float = 60.0) -> None:
+        """Execute the grader's own helper code (probes that return plain data) in the
+        student's process, next to the objects it inspects. Nothing it computes there is
+        trusted more than any other reply."""
+        self._sandbox.exec_cell(source, timeout)
 
 
 _MISSING = object()

@@ -129,7 +129,7 @@ def test_randomized_reference_is_seeded_and_covers_batchnorm_statistics():
 
 
 def test_probes_are_installed_into_a_sandbox_that_cannot_import_the_autograder():
-    """autograder.sandbox.RemoteEnv has no run_probe: the probes' source is exec'd in the
+    """autograder.sandbox.RemoteEnv.run_in_sandbox: the probes' source is exec'd in the
     student's process, where importing `autograder` is refused, and called there."""
     import builtins
 
@@ -143,12 +143,9 @@ def test_probes_are_installed_into_a_sandbox_that_cannot_import_the_autograder()
     student = namespace("solutions.cnn_architectures")
     student["__builtins__"] = {**vars(builtins), "__import__": guarded_import}
 
-    class FakeSandbox:
-        def exec_cell(self, source, timeout):
-            exec(compile(source, "<cell>", "exec"), student)
-
     class FakeRemoteEnv:
-        _sandbox = FakeSandbox()
+        def run_in_sandbox(self, source, timeout=60.0):
+            exec(compile(source, "<cell>", "exec"), student)
 
         def get(self, name, default=None):
             return student.get(name, default)

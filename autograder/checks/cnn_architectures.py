@@ -12,6 +12,8 @@ When outputs differ, the feedback names the first submodule whose output differs
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from autograder.checks.common import exact_int
@@ -309,8 +311,10 @@ def _check_training(env, s: dict, size: int, steps: int, lr: float,
     result = run_probe(env, "probe_train", s, images, labels, steps, lr, device, SEED,
                        frozen)
     losses = [float(v) for v in result["losses"]]
+    # For the grader's log (stderr: stdout carries `cnnlab grade --json` and Otter's output).
     print(f"training smoke test: {what}, {steps} SGD steps on {device} in "
-          f"{float(result['seconds']):.1f} s, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+          f"{float(result['seconds']):.1f} s, loss {losses[0]:.3f} -> {losses[-1]:.3f}",
+          file=sys.stderr)
     if not result["finite"] or not all(v == v and abs(v) != float("inf") for v in losses):
         raise AssertionError(f"training {what}: the outputs or the loss became inf or nan")
     if len(losses) != steps:

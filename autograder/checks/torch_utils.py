@@ -56,11 +56,10 @@ def run_probe(env, name: str, *args):
     """Run the probe `name` where the student's code lives; see the module docstring."""
     if hasattr(env, "run_probe"):
         return env.run_probe(name, *args)
-    sandbox = getattr(env, "_sandbox", None)
-    if sandbox is not None and hasattr(sandbox, "exec_cell"):
+    if hasattr(env, "run_in_sandbox"):
         # autograder.sandbox.RemoteEnv: install the probes in the student's process (afresh
         # each time, so a student's own `__cnnlab_probe__` is overwritten) and call there.
-        sandbox.exec_cell(_installer_source(), timeout=60)
+        env.run_in_sandbox(_installer_source(), timeout=60)
         return env.get("__cnnlab_probe__")(name, *args)
     return globals()[name](env, *args)
 
