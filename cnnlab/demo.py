@@ -66,7 +66,7 @@ def plot_scores(results: list[dict], path: Path) -> None:
         ax.set_ylabel("% of points")
         ax.set_title(f"{assignment}: score per question ({len(mine)} submissions)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -121,7 +121,7 @@ def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) ->
                     "score distribution per question": str(out / "scores.png")})
 
     say("== 3/3 a quiz for the sample roster, and grading its sample responses")
-    quiz = generate(out / "quiz", QUIZ_SEED, None, SAMPLES / "quiz" / "roster.csv")
+    quiz = generate(out / "quiz", QUIZ_SEED, None, ROOT / "quizzes" / "samples" / "roster.csv")
     quiz_result = grade_files(SAMPLES / "quiz" / "responses.csv", quiz["key"])
     plot_mistakes(quiz_result, out / "quiz" / "mistakes.png")
     (out / "quiz" / "report.txt").write_text(report(quiz_result) + "\n")
