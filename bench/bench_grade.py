@@ -78,7 +78,8 @@ def main() -> int:
         load_before = os.getloadavg()
 
         floor, floor_runs = median_of(args.repeat, lambda: timed([PY, "-c", "import torch, otter"]))
-        cli = [str(Path(PY).parent / "cnnlab"), "grade", str(SAMPLE), "--build", str(build_dir),
+        cli = [str(Path(PY).parent / "cnnlab"), "grade", str(SAMPLE), "--engine", "otter",
+               "--build", str(build_dir),
                "--json"]
         def graded_once() -> float:
             t = time.perf_counter()
@@ -113,7 +114,7 @@ def main() -> int:
     worst_single = max(max(r) for r in checks.values())
     rows = [
         ("floor: `python -c \"import torch, otter\"`", floor, floor_runs, "1.00x"),
-        ("`cnnlab grade complete.ipynb --json` (fresh process)", graded, graded_runs,
+        ("`cnnlab grade complete.ipynb --engine otter --json` (fresh process)", graded, graded_runs,
          f"{graded / floor:.2f}x"),
         ("`autograder.grade.run_isolated` (one submission)", iso, iso_runs, f"{iso / floor:.2f}x"),
     ]

@@ -14,7 +14,7 @@ def register(subparsers) -> None:
         description="Run Otter Assign on each master notebook (assignments/<a>/<a>.ipynb), then "
                     "check that the hidden tests match autograder/checks/<a>.py, that the zip "
                     "installs a CPU torch and carries what the tests import, that the reference "
-                    "scores 100%% and the blank notebook 0 when graded with the zip, and that "
+                    "scores 100% and the blank notebook 0 when graded with the zip, and that "
                     "nothing of the solutions or hidden tests reaches the student folder. "
                     "Writes DIR/<a>/student/, DIR/<a>/autograder/ (with the zip), "
                     "DIR/<a>/leak_report.json and DIR/<a>/proofs.json. Exit 1 on any failure.",
