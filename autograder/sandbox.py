@@ -361,6 +361,15 @@ class RemoteEnv:
         """How often the student's code called backward()/autograd.grad since last asked."""
         return self._sandbox.autograd_calls()
 
+    def stage(self, tensors) -> str:
+        """Write `tensors` (e.g. a reference state_dict) into the sandbox's folder and return
+        the path, for a probe to torch.load(path, mmap=True): large weights cross once,
+        through the page cache, instead of being pickled and copied on both sides."""
+        self._staged = getattr(self, "_staged", 0) + 1
+        path = os.path.join(self._sandbox.workdir, f".cnnlab-staged-{self._staged}.pt")
+        torch.save(tensors, path)
+        return path
+
     def run_in_sandbox(self, source: str, timeout: float = 60.0) -> None:
         """Execute the grader's own helper code (probes that return plain data) in the
         student's process, next to the objects it inspects. Nothing it computes there is

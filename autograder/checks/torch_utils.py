@@ -229,8 +229,11 @@ def forward_all(model: nn.Module, inputs: list, what: str, trace: list | None,
 
 def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None = None,
                   timeout: float | None = None) -> dict:
-    """Build the student's `spec`, load `state` (strict), run eval-mode forwards."""
+    """Build the student's `spec`, load `state` (strict), run eval-mode forwards. `state` is
+    a state_dict, or the path of one staged by the grader (memory-mapped, not copied)."""
     what = f"`{describe(spec)}`"
+    if isinstance(state, str):
+        state = torch.load(state, mmap=True, weights_only=True)
     dtype = next((t.dtype for t in state.values() if t.is_floating_point()), None)
     try:
         model = build_on_meta(env, spec)
