@@ -65,7 +65,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--build", help="a `cnnlab build` output (default: a fresh one in a temp dir)")
-    parser.add_argument("--out", help="also write the Markdown report here")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "bench" / "grade.md"),
+                        help="where the Markdown report goes (default docs/bench/grade.md)")
     args = parser.parse_args()
 
     from autograder import build, grade

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ROOT / "docs" / "bench"
-ORDER = ["costs", "grade", "assignments", "quiz", "guards", "demo"]
+ORDER = ["costs", "grade", "assignments", "gpu", "quiz", "guards", "demo"]
 
 
 def machine() -> str:
