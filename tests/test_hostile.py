@@ -52,3 +52,35 @@ def test_grading_is_deterministic(assignment, tmp_path):
     case = hostile.BY_ID["int_subclass"]
     path = hostile.write(case, tmp_path / "x.ipynb")
     assert grade_notebook(path, assignment) == grade_notebook(path, assignment)
+
+
+def test_backward_in_student_code_earns_nothing_through_the_sandbox(tmp_path):
+    """The contract forbids autograd in softmax_backprop: a two_layer_forward_backward that
+    gets its gradients from .backward() scores 0 on that question, with a clear message,
+    while the student's own softmax_loss keeps its marks."""
+    import inspect
+
+    from solutions import softmax_backprop
+
+    uses_autograd = '''
+def two_layer_forward_backward(params, X, y=None, reg=0.0):
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    hidden = (X @ leaves["W1"] + leaves["b1"]).clamp(min=0)
+    scores = hidden @ leaves["W2"] + leaves["b2"]
+    if y is None:
+        return scores.detach()
+    loss = torch.nn.functional.cross_entropy(scores, y) + reg * (
+        (leaves["W1"] ** 2).sum() + (leaves["W2"] ** 2).sum())
+    loss.backward()
+    return loss.detach(), {k: v.grad for k, v in leaves.items()}
+'''
+    path = tmp_path / "autograd.ipynb"
+    import json
+    path.write_text(json.dumps(hostile.notebook(
+        [inspect.getsource(softmax_backprop), uses_autograd])))
+    assignment = load_assignment("softmax_backprop")
+    record = grade_notebook(path, assignment)
+    two_layer = record["questions"]["two_layer_forward_backward"]
+    assert two_layer["score"] == 0 and "autograd" in two_layer["feedback"]
+    softmax = record["questions"]["softmax_loss"]
+    assert softmax["score"] == softmax["possible"]

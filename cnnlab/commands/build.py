@@ -18,6 +18,7 @@ def register(subparsers) -> None:
                     "nothing of the solutions or hidden tests reaches the student folder. "
                     "Writes DIR/<a>/student/, DIR/<a>/autograder/ (with the zip), "
                     "DIR/<a>/leak_report.json and DIR/<a>/proofs.json. Exit 1 on any failure.",
+        epilog="example: cnnlab build cnn_costs --out build/",
     )
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="assignments to build (default: every one under assignments/)")

@@ -16,6 +16,7 @@ def register(subparsers) -> None:
         help="print the lecture-style cost table of a model",
         description="Per-layer output shape, memory, params and FLOPs of a reference model, "
                     "read off the real torch module and computed with the lecture's formulas.",
+        epilog="example: cnnlab costs vgg16 --plot vgg16.png",
     )
     parser.add_argument("model", metavar="MODEL",
                         help=f"one of: {costs.accepted_models()}")

@@ -8,7 +8,9 @@ import sys
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("quiz", help="randomized cost-table quizzes: generate, grade",
-                                   description="Randomized cost-table quizzes.")
+                                   description="Randomized cost-table quizzes.",
+                                   epilog="example: cnnlab quiz generate --seed fall26 "
+                                          "--variants 5 --out quiz/")
     sub = parser.add_subparsers(dest="quiz_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -17,7 +19,9 @@ def register(subparsers) -> None:
         description="Writes DIR/quiz.qti.zip (Canvas classic quiz, QTI 1.2: one question "
                     "group per question, pick 1 of its variants), DIR/quiz.md (printable, "
                     "one section per variant or per student, answer sheet at the end) and "
-                    "DIR/answer_key.json. The same seed gives byte-identical files.")
+                    "DIR/answer_key.json. The same seed gives byte-identical files.",
+        epilog="example: cnnlab quiz generate --seed fall26 --roster quizzes/samples/roster.csv "
+               "--out quiz/")
     gen.add_argument("--seed", required=True, help="any string; fixes every file")
     gen.add_argument("--variants", type=int, help="variants of each question (without --roster)")
     gen.add_argument("--roster", metavar="CSV",
@@ -38,7 +42,9 @@ def register(subparsers) -> None:
     grade = sub.add_parser(
         "grade", help="score responses and name the likely mistakes",
         description="Scores RESPONSES.csv against the key: a CSV with columns student, "
-                    "question, response, or Canvas's Student Analysis export.")
+                    "question, response, or Canvas's Student Analysis export.",
+        epilog="example: cnnlab quiz grade responses.csv --key quiz/answer_key.json "
+               "--plot mistakes.png")
     grade.add_argument("responses", metavar="RESPONSES.csv")
     grade.add_argument("--key", required=True, metavar="KEY.json")
     grade.add_argument("--json", action="store_true", help="print the result as one JSON object")
