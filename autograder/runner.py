@@ -198,15 +198,12 @@ def run_checks(env_factory, assignment: Assignment, deadline: float | None = Non
     return questions
 
 
-def failed_record(path, assignment: Assignment | None, reason: str,
-                  name: str | None = None) -> dict:
-    questions = {}
-    if assignment is not None:
-        questions = {q: {"score": 0.0, "possible": assignment.points[q], "feedback": reason}
-                     for q in assignment.checks}
-    return {"submission": str(path), "assignment": assignment.name if assignment else name,
-            "total": 0.0, "possible": assignment.possible if assignment else 0.0,
-            "questions": questions, "error": reason}
+def failed_record(path, assignment: Assignment, reason: str) -> dict:
+    """The record of a submission that could not be run: 0 on every question, the reason."""
+    questions = {q: {"score": 0.0, "possible": assignment.points[q], "feedback": reason}
+                 for q in assignment.checks}
+    return {"submission": str(path), "assignment": assignment.name, "total": 0.0,
+            "possible": assignment.possible, "questions": questions, "error": reason}
 
 
 def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = 60.0,

@@ -9,18 +9,10 @@ import torch
 
 from autograder.checks import cnn_architectures as checks
 from autograder.checks import torch_utils
-from student_variants import arch_mistakes, mutated, namespace
+from student_variants import arch_mistakes, failure, mutated, namespace
 
 ALL_CHECKS = [c for cs in checks.QUESTIONS.values() for c in cs]
 IDS = [c.__name__ for c in ALL_CHECKS]
-
-
-def failure(check, env) -> str | None:
-    try:
-        check(env)
-    except AssertionError as err:
-        return str(err)
-    return None
 
 
 def question_failure(question: str, env) -> str | None:

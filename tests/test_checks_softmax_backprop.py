@@ -9,20 +9,12 @@ import torch
 
 from autograder.checks import softmax_backprop as checks
 from solutions import softmax_backprop as reference
-from student_variants import mutated, namespace, softmax_mistakes
+from student_variants import failure, mutated, namespace, softmax_mistakes
 
 ALL_CHECKS = [c for cs in checks.QUESTIONS.values() for c in cs]
 IDS = [c.__name__ for c in ALL_CHECKS]
 CORRECT = ["solutions.softmax_backprop", "student_variants.softmax_alternative",
            "student_variants.softmax_explicit"]
-
-
-def failure(check, env) -> str | None:
-    try:
-        check(env)
-    except AssertionError as err:
-        return str(err)
-    return None
 
 
 def question_failures(question: str, env) -> list[str]:

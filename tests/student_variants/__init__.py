@@ -25,3 +25,12 @@ def mutated(module_name: str, replacements: list[tuple[str, str]],
     exec(compile(source, f"<mutant of {module_name}>", "exec"), env)
     env.update(extra or {})
     return env
+
+
+def failure(check, env) -> str | None:
+    """The check's feedback, or None if it passes. Anything but AssertionError is a bug."""
+    try:
+        check(env)
+    except AssertionError as err:
+        return str(err)
+    return None
