@@ -197,7 +197,7 @@ def _counted_types():
             nn.Flatten, nn.Linear)
 
 
-def _build_without_init(model: str, device: str):
+def build_without_init(model: str, device: str):
     """The module with uninitialised weights: its shapes are all a cost table needs.
 
     Weight initialisation is skipped by a TorchFunctionMode that turns nn.init's functions
@@ -242,30 +242,44 @@ def cost_rows(model: str, input_shape: tuple[int, int, int] | None = None,
     if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
                               for d in shape):
         raise CostError(f"input shape must be three positive ints C,H,W; got {shape!r}")
-    import torch
-
-    net = _build_without_init(model, device).eval()
-    recorder = _Recorder()
-    counted = _counted_types()
-    for name, module in net.named_modules():
-        if isinstance(module, counted):
-            module.register_forward_hook(
-                lambda m, i, o, name=name: recorder.hook(name, m, i, o))
-    batch = 1 if device == "meta" else 0
+    net = build_without_init(model, device)
     try:
-        with torch.no_grad():
-            net(torch.empty((batch, *shape), device=device))
+        return module_rows(net, shape, device)
     except (RuntimeError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         default = ",".join(map(str, MODELS[model][2]))
         raise CostError(f"input {','.join(map(str, shape))} does not fit {model} (accepted: "
                         f"C,H,W with the model's channels and a size its layers allow; "
                         f"default {default}): {reason}") from err
+
+
+def module_rows(net, input_shape: tuple[int, int, int], device: str = "cpu") -> list[dict]:
+    """`cost_rows` for any module built from the counted layer types (e.g. a reference
+    network changed by hand, as docs_tools/lecture_errata.py does for ResNet v1).
+
+    torch's RuntimeError or ValueError from the forward (an input the module cannot take)
+    propagates; an AssertionError means a layer with parameters got no row.
+    """
+    import torch
+
+    net = net.eval()
+    recorder = _Recorder()
+    counted = _counted_types()
+    handles = [module.register_forward_hook(
+                   lambda m, i, o, name=name: recorder.hook(name, m, i, o))
+               for name, module in net.named_modules() if isinstance(module, counted)]
+    batch = 1 if device == "meta" else 0
+    try:
+        with torch.no_grad():
+            net(torch.empty((batch, *input_shape), device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
     total = sum(p.numel() for p in net.parameters())
     counted_params = sum(r["params"] for r in recorder.rows)
     if counted_params != total:
-        raise AssertionError(f"{model}: rows count {counted_params} params, the module has "
-                             f"{total}; a layer with parameters has no row")
+        raise AssertionError(f"{type(net).__name__}: rows count {counted_params} params, the "
+                             f"module has {total}; a layer with parameters has no row")
     return recorder.rows
 
 

@@ -14,8 +14,9 @@ tests/test_costs_cli.py checks that the committed file equals this script's outp
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from solutions import cnn_costs
@@ -195,6 +196,219 @@ def check_table(spec: dict) -> tuple[list[list[str]], list[list[str]], int]:
     return errata, notes, checked
 
 
+# --- Summary figures: totals the slides print outside the per-layer tables -------------
+#
+# A figure is recomputed over every row of its network (the per-layer tables' convention,
+# which `cnnlab costs` prints). When that disagrees at the printed precision, each READING
+# below is tried in order, rounded half up and then truncated; the first one that gives the
+# printed value is named as the likely cause. Readings are hypotheses tried, not asserted.
+
+def _rows_without(rows: list[dict], *names: str) -> list[dict]:
+    return [r for r in rows if r["name"] not in names]
+
+
+def _conv_fc(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["type"] in ("conv", "fc")]
+
+
+@functools.lru_cache(maxsize=None)
+def _resnet_v1_rows(model: str) -> list[dict] | None:
+    """The network of He et al. (2016): stride 2 on a bottleneck's first 1x1 conv, where
+    torchvision (and solutions.cnn_architectures) put it on the 3x3 ("ResNet v1.5")."""
+    from cnnlab import costs
+    from solutions import cnn_architectures
+
+    if not model.startswith("resnet"):
+        return None
+    net = costs.build_without_init(model, "cpu")  # shapes are all a cost table needs
+    moved = 0
+    for block in net.modules():
+        if isinstance(block, cnn_architectures.Bottleneck) and block.conv2.stride == (2, 2):
+            block.conv1.stride, block.conv2.stride = (2, 2), (1, 1)
+            moved += 1
+    return costs.module_rows(net, (3, 224, 224)) if moved else None
+
+
+READINGS = [
+    ("only the conv and fc rows are summed (pooling, flatten and batch norm rows left out)",
+     lambda source, rows: _conv_fc(rows)),
+    ("conv3_3 is left out (and only the conv and fc rows are summed)",
+     lambda source, rows: (_conv_fc(_rows_without(rows, "conv3_3"))
+                           if source == "vgg16" else None)),
+    ("conv3_3 is left out (and only the conv rows are summed)",
+     lambda source, rows: ([r for r in _rows_without(rows, "conv3_3") if r["type"] == "conv"]
+                           if source == "vgg16" else None)),
+    ("the original ResNet (He et al. 2016) puts a bottleneck's stride 2 on its first 1x1 "
+     "conv; torchvision's layout, which the course uses, puts it on the 3x3",
+     lambda source, rows: _resnet_v1_rows(source)),
+    ("the original ResNet's stride placement (as above), conv and fc rows only",
+     lambda source, rows: (_conv_fc(_resnet_v1_rows(source))
+                           if _resnet_v1_rows(source) else None)),
+]
+
+# Units as printed: name -> (row field, divisor of the field's value).
+UNITS = {
+    "MB": ("memory_kb", 1024),
+    "M params": ("params", 10**6),
+    "MFLOP": ("flops", 10**6),
+    "GFLOP": ("flops", 10**9),
+}
+
+# Where the summary figures' networks come from: the VGG-16 rows are solutions.cnn_costs'
+# lecture layer list; ResNet rows come from the reference modules (cnnlab costs).
+SUMMARY_PROVENANCE = [
+    ("AlexNet vs VGG-16 bar charts, and VGG-16's row on the ResNet results slide",
+     "Transcribed from the course staff's recollection of the slides; not checked against "
+     "the deck."),
+    ("GoogLeNet stem slide, \"Compare VGG-16\" (VGG-16 up to 28x28)",
+     "Transcribed from the course staff's recollection of the slide; the stem's own total "
+     "(7.5 MB) is in the GoogLeNet stem table above."),
+    ("ResNet results slide (GFLOP per network)",
+     "The slide quotes He et al., \"Deep Residual Learning for Image Recognition\" (CVPR "
+     "2016), Table 1: 1.8, 3.6, 3.8, 7.6 and 11.3 x 10^9 FLOPs."),
+]
+
+# (slide, figure, network, rows up to and including this one (None: all), unit, printed).
+SUMMARIES = [
+    ("AlexNet vs VGG-16", "AlexNet memory", "alexnet", None, "MB", "1.9"),
+    ("AlexNet vs VGG-16", "AlexNet params", "alexnet", None, "M params", "61"),
+    ("AlexNet vs VGG-16", "AlexNet FLOPs", "alexnet", None, "GFLOP", "0.7"),
+    ("AlexNet vs VGG-16", "VGG-16 memory", "vgg16", None, "MB", "48.6"),
+    ("AlexNet vs VGG-16", "VGG-16 params", "vgg16", None, "M params", "138"),
+    ("AlexNet vs VGG-16", "VGG-16 FLOPs", "vgg16", None, "GFLOP", "13.6"),
+    ("GoogLeNet stem", "VGG-16 up to 28x28, memory", "vgg16", "pool3", "MB", "42.9"),
+    ("GoogLeNet stem", "VGG-16 up to 28x28, params", "vgg16", "pool3", "M params", "1.1"),
+    ("GoogLeNet stem", "VGG-16 up to 28x28, FLOPs", "vgg16", "pool3", "MFLOP", "7485"),
+    ("ResNet results", "ResNet-18 FLOPs", "resnet18", None, "GFLOP", "1.8"),
+    ("ResNet results", "ResNet-34 FLOPs", "resnet34", None, "GFLOP", "3.6"),
+    ("ResNet results", "ResNet-50 FLOPs", "resnet50", None, "GFLOP", "3.8"),
+    ("ResNet results", "ResNet-101 FLOPs", "resnet101", None, "GFLOP", "7.6"),
+    ("ResNet results", "ResNet-152 FLOPs", "resnet152", None, "GFLOP", "11.3"),
+    ("ResNet results", "VGG-16 FLOPs", "vgg16", None, "GFLOP", "13.6"),
+]
+
+
+def network_rows(network: str) -> list[dict]:
+    if network == "alexnet":
+        return cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT, cnn_costs.ALEXNET_LAYERS)
+    if network == "vgg16":
+        return cnn_costs.cost_table(cnn_costs.VGG16_INPUT, cnn_costs.VGG16_LAYERS)
+    from cnnlab import costs
+    return costs.cost_rows(network)
+
+
+def _in_unit(rows: list[dict], unit: str) -> float:
+    field, divisor = UNITS[unit]
+    return sum(r[field] for r in rows) / divisor
+
+
+def _to_printed(value: float, printed: str, rounding) -> Decimal:
+    digits = len(printed.split(".")[1]) if "." in printed else 0
+    return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=rounding)
+
+
+def check_summaries() -> tuple[list[list[str]], list[str], int]:
+    """(errata rows, (slide, reading) for each one explained, number of figures checked)."""
+    errata, explained = [], []
+    for slide, figure, network, upto, unit, printed in SUMMARIES:
+        rows = network_rows(network)
+        if upto is not None:
+            rows = rows[:[r["name"] for r in rows].index(upto) + 1]
+        value = _in_unit(rows, unit)
+        if _to_printed(value, printed, ROUND_HALF_UP) == Decimal(printed):
+            continue
+        cause = "no reading tried reproduces it"
+        for rounding, how in ((ROUND_HALF_UP, ""), (ROUND_DOWN, "; truncated, not rounded")):
+            found = None
+            for description, reading in [("every row", lambda source, r: r)] + READINGS:
+                picked = reading(network, rows)
+                if picked is None:
+                    continue
+                if _to_printed(_in_unit(picked, unit), printed, rounding) == Decimal(printed):
+                    found = (description, _in_unit(picked, unit))
+                    break
+            if found:
+                description, matched = found
+                if description == "every row":
+                    cause = "the printed figure is truncated, not rounded"
+                else:
+                    cause = (f"reproduced ({_fmt(round(matched, 3))}) when {description}"
+                             f"{how}")
+                explained.append((slide, description))
+                break
+        errata.append([slide, figure, f"{printed} {unit}",
+                       f"{_to_printed(value, printed, ROUND_HALF_UP)} ({_fmt(round(value, 3))})",
+                       cause])
+    return errata, explained, len(SUMMARIES)
+
+
+# --- Formula claims: the lecture's algebra, checked with the calculator -----------------
+#
+# (claim as the slide writes it, the slide's expression, the calculator's value); both are
+# functions of (C, H, W) and are compared at several sizes. Params here leave the bias out,
+# as the slides do when they argue in C^2.
+
+def _conv(cin, h, w, cout, k, stride=1, padding=0):
+    return cnn_costs.conv_flops(cin, h, w, cout, k, stride, padding)
+
+
+def _receptive_field(channels: int, kernels: list[int]) -> int:
+    from quizzes import calculator
+
+    layers = [{"type": "conv", "name": f"conv{i}", "out_channels": channels, "kernel": k}
+              for i, k in enumerate(kernels)]
+    return calculator.answer((channels, 1, 1), layers,
+                             {"field": "receptive_field", "layer": len(layers) - 1})
+
+
+FORMULA_CLAIMS = [
+    ("VGG: one 5x5 conv, C -> C: params 25C^2",
+     lambda c, h, w: 25 * c * c,
+     lambda c, h, w: cnn_costs.conv_params(c, c, 5, bias=False)),
+    ("VGG: one 5x5 conv, C -> C, size kept: FLOPs 25HWC^2",
+     lambda c, h, w: 25 * h * w * c * c,
+     lambda c, h, w: _conv(c, h, w, c, 5, 1, 2)),
+    ("VGG: two 3x3 convs, C -> C: params 18C^2",
+     lambda c, h, w: 18 * c * c,
+     lambda c, h, w: 2 * cnn_costs.conv_params(c, c, 3, bias=False)),
+    ("VGG: two 3x3 convs, C -> C, size kept: FLOPs 18HWC^2",
+     lambda c, h, w: 18 * h * w * c * c,
+     lambda c, h, w: 2 * _conv(c, h, w, c, 3, 1, 1)),
+    ("VGG: two stacked 3x3 convs (stride 1) see a 5x5 receptive field, as one 5x5 conv",
+     lambda c, h, w: 5,
+     lambda c, h, w: _receptive_field(c, [3, 3])),
+    ("VGG: conv 3x3, C -> C on 2Hx2W: FLOPs 36HWC^2",
+     lambda c, h, w: 36 * h * w * c * c,
+     lambda c, h, w: _conv(c, 2 * h, 2 * w, c, 3, 1, 1)),
+    ("VGG: conv 3x3, 2C -> 2C on HxW: FLOPs 36HWC^2, params 36C^2",
+     lambda c, h, w: (36 * h * w * c * c, 36 * c * c),
+     lambda c, h, w: (_conv(2 * c, h, w, 2 * c, 3, 1, 1),
+                      cnn_costs.conv_params(2 * c, 2 * c, 3, bias=False))),
+    ("ResNet: basic block, C -> C: FLOPs 18HWC^2",
+     lambda c, h, w: 18 * h * w * c * c,
+     lambda c, h, w: 2 * _conv(c, h, w, c, 3, 1, 1)),
+    ("ResNet: bottleneck, 4C -> C -> 4C: FLOPs 17HWC^2",
+     lambda c, h, w: 17 * h * w * c * c,
+     lambda c, h, w: _conv(4 * c, h, w, c, 1) + _conv(c, h, w, c, 3, 1, 1)
+     + _conv(c, h, w, 4 * c, 1)),
+]
+
+CLAIM_SIZES = [(64, 56, 56), (128, 28, 28), (3, 7, 5)]
+
+
+def check_formula_claims() -> tuple[list[list[str]], int]:
+    """(rows of the claims table, number of claims that hold at every size)."""
+    rows, holding = [], 0
+    for claim, slide, calculator in FORMULA_CLAIMS:
+        failures = [size for size in CLAIM_SIZES if slide(*size) != calculator(*size)]
+        holding += not failures
+        verdict = ("holds at C,H,W = " + ", ".join("x".join(map(str, s)) for s in CLAIM_SIZES)
+                   if not failures else
+                   "fails at " + ", ".join("x".join(map(str, s)) for s in failures))
+        rows.append([claim, verdict])
+    return rows, holding
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
@@ -210,6 +424,16 @@ def render() -> str:
         checked += n
         c, h, w = spec["input"]
         provenance.append(f"- **{spec['table']}** (input {c}x{h}x{w}): {spec['provenance']}")
+    summary_errata, explained, n_summaries = check_summaries()
+    claim_rows, claims_holding = check_formula_claims()
+    by_conv3_3 = [slide for slide, reading in explained if "conv3_3" in reading]
+    conv3_3_note = [] if len(by_conv3_3) < 2 else [
+        f"{len(by_conv3_3)} VGG-16 figures on {len(set(by_conv3_3))} slides are reproduced, "
+        "at the printed precision, when conv3_3 is left out of a sum over the conv (and fc) "
+        "layers: the slides' VGG-16 figures most likely come from one spreadsheet that lost "
+        "conv3_3. `cnnlab costs vgg16` includes it (138,357,544 params, as torchvision's "
+        "VGG-16).",
+        ""]
     header = ["table", "layer", "column", "printed", "formulas (exact)", "likely cause"]
     out = [
         "# Lecture errata: the printed cost tables, recomputed",
@@ -241,6 +465,30 @@ def render() -> str:
         "",
         *_table(header, all_notes),
         "",
+        "## Summary figures on other slides",
+        "",
+        "Totals the slides print outside the per-layer tables, recomputed over every row of "
+        f"the network ({n_summaries} figures; the VGG-16 rows are `solutions.cnn_costs`' "
+        "layer list, the ResNet rows `cnnlab costs`' reference modules). A figure is listed "
+        "when it differs at the printed precision; the likely cause is the first of a fixed "
+        "list of readings (`READINGS` in docs_tools/lecture_errata.py: pooling rows left "
+        "out, a layer left out, the original ResNet's stride placement; rounded, then "
+        "truncated) that reproduces it.",
+        "",
+        *[f"- **{slide}**: {text}" for slide, text in SUMMARY_PROVENANCE],
+        "",
+        *_table(["slide", "figure", "printed", "formulas (exact)", "likely cause"],
+                summary_errata),
+        "",
+        *conv3_3_note,
+        "## The lecture's algebra",
+        "",
+        f"Each claim the slides make in C, H and W is checked with the calculator at "
+        f"several sizes ({claims_holding} of {len(claim_rows)} hold). Params leave the bias "
+        f"out, as the slides do when they argue in C^2.",
+        "",
+        *_table(["claim", "check"], claim_rows),
+        "",
         "## What this means for the course",
         "",
         "- The autograder, the quizzes and `cnnlab costs` follow the formulas (fc params "
@@ -248,6 +496,10 @@ def render() -> str:
         "erratum from the slide is marked wrong; feedback names the matching mistake.",
         "- AlexNet's total, 61,100,840 params, is what torchvision's AlexNet has: the "
         "fc6/fc7 cells are the slide's slip, not a different convention.",
+        "- ResNet FLOPs differ by design, not by mistake: the course's (torchvision's) "
+        "bottleneck strides in its 3x3 conv, the paper's in its first 1x1. Quote "
+        "`cnnlab costs resnet50` (4.1 GFLOP), not the paper's 3.8, next to the course's "
+        "models.",
         "",
     ]
     return "\n".join(out)

@@ -81,6 +81,40 @@ def test_rows_match_a_real_forward_pass(model):
         assert sum(r["type"] == "flatten" for r in rows) == 1
 
 
+def test_module_rows_follow_a_hand_changed_network():
+    # ResNet-50 with the original paper's stride placement (stride 2 on a bottleneck's first
+    # 1x1 conv), as docs_tools/lecture_errata.py builds it: the rows must follow the changed
+    # module, checked against the input shapes a real forward gives each conv.
+    from solutions import cnn_architectures
+
+    net = cnn_architectures.resnet50()
+    moved = []
+    for name, block in net.named_modules():
+        if isinstance(block, cnn_architectures.Bottleneck) and block.conv2.stride == (2, 2):
+            block.conv1.stride, block.conv2.stride = (2, 2), (1, 1)
+            moved.append(f"{name}.conv1")
+    assert len(moved) == 3
+    conv_inputs = {}
+    handles = [m.register_forward_hook(
+                   lambda m, i, o, name=name: conv_inputs.update({name: tuple(i[0].shape[1:])}))
+               for name, m in net.named_modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        net.eval()(torch.zeros((1, 3, 64, 64)))
+    for handle in handles:
+        handle.remove()
+
+    rows = {r["name"]: r for r in costs.module_rows(net, (3, 64, 64))}
+    assert not any(m._forward_hooks for m in net.modules()), "module_rows left hooks behind"
+    for name in moved:
+        c, h, w = conv_inputs[name]
+        conv = net.get_submodule(name)
+        assert rows[name]["flops"] == cnn_costs.conv_flops(c, h, w, conv.out_channels, 1, 2, 0)
+        assert rows[name]["output_shape"] == (conv.out_channels, h // 2, w // 2)
+    assert sum(r["params"] for r in rows.values()) == sum(p.numel() for p in net.parameters())
+    assert (sum(r["flops"] for r in rows.values())
+            < sum(r["flops"] for r in costs.cost_rows("resnet50", (3, 64, 64))))
+
+
 @pytest.mark.parametrize("model", list(costs.MODELS))
 def test_row_costs_follow_the_formulas(model):
     shape = SMALL_INPUT[model]
