@@ -116,6 +116,15 @@ def test_cli_generate_and_errors(tmp_path, capsys):
         assert {"id", "student", "prompt", "input_shape", "layers", "asked", "answer",
                 "tolerance"} <= set(entry)
         assert set(entry["asked"]) == {"layer", "field"}
+    capsys.readouterr()
+    assert main(["quiz", "generate", "--seed", "1", "--roster", str(SAMPLE_ROSTER), "--json",
+                 "--out", str(tmp_path / "j")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    students = len(read_roster(SAMPLE_ROSTER))
+    assert report["students"] == students and report["variants"] is None
+    key = json.loads(Path(report["files"]["key"]).read_text())
+    assert len(key) == students * report["questions"]
+    assert {Path(f).name for f in report["files"].values()} == set(FILES)
     bad = tmp_path / "bad.csv"
     bad.write_text("id\ns1\ns1\n")
     assert main(["quiz", "generate", "--seed", "1", "--roster", str(bad),

@@ -37,6 +37,8 @@ def register(subparsers) -> None:
     gen.add_argument("--multiple-choice", action="store_true",
                      help="export numerical questions as multiple choice too")
     gen.add_argument("--out", required=True, metavar="DIR")
+    gen.add_argument("--json", action="store_true",
+                     help="print what was written as one JSON object (files, counts)")
     gen.set_defaults(func=run_generate)
 
     grade = sub.add_parser(
@@ -81,10 +83,18 @@ def run_generate(args) -> int:
     except ValueError as err:  # a bad --difficulty
         raise UserError(str(err)) from None
     quiz = result["quiz"]
-    who = (f"{len(quiz.students)} students" if quiz.students is not None
-           else f"{args.variants} variants")
-    print(f"{len(quiz.slots())} questions x {who}: {result['qti']}, {result['markdown']}, "
-          f"{result['key']}")
+    if args.json:
+        print(json.dumps({
+            "questions": len(quiz.slots()),
+            "students": len(quiz.students) if quiz.students is not None else None,
+            "variants": None if quiz.students is not None else args.variants,
+            "files": {name: str(result[name]) for name in ("qti", "markdown", "key")},
+        }))
+    else:
+        who = (f"{len(quiz.students)} students" if quiz.students is not None
+               else f"{args.variants} variants")
+        print(f"{len(quiz.slots())} questions x {who}: {result['qti']}, "
+              f"{result['markdown']}, {result['key']}")
     if quiz.students is not None and args.variants is not None:
         print("note: --variants is ignored with --roster (one variant per student)",
               file=sys.stderr)
