@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -37,6 +36,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from run_all import machine  # bench/ is on sys.path: this runs as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "bench" / "assignments.md"
@@ -119,23 +120,6 @@ def grade_once(assignment: str) -> dict:
 
 def floor_once() -> dict:
     return measure([PY, "-c", "import torch, otter"])
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return (f"{os.cpu_count()} cores (`nproc`: {len(os.sched_getaffinity(0))}), {cpu}; "
-            f"Python {platform.python_version()}, torch {torch.__version__} "
-            f"(CUDA available: {torch.cuda.is_available()}), {platform.system()} "
-            f"{platform.release()}")
 
 
 def times(rs: list[dict]) -> str:

@@ -32,8 +32,10 @@ def machine() -> str:
         pass
     import torch
 
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            f"torch {torch.__version__}, {platform.system()} {platform.release()}")
+    return (f"{os.cpu_count()} cores (`nproc`: {len(os.sched_getaffinity(0))}), {cpu}; "
+            f"Python {platform.python_version()}, torch {torch.__version__} "
+            f"(CUDA available: {torch.cuda.is_available()}), {platform.system()} "
+            f"{platform.release()}")
 
 
 def main(argv: list[str]) -> int:
