@@ -150,12 +150,27 @@ def _carried(size):
     return int(size) if isinstance(size, float) and size.is_integer() else size
 
 
-def formulas_with(mistake: FormulaMistake) -> SimpleNamespace:
-    """The reference formulas with `mistake` swapped in, consistently: a wrong output size
-    also feeds the FLOPs of the layer, as it would in a student's own table."""
+def formulas_with(*mistakes: FormulaMistake) -> SimpleNamespace:
+    """The reference formulas with each of `mistakes` swapped in, consistently: a wrong
+    output size also feeds the FLOPs of the layer, as it would in a student's own table.
+    Two mistakes must be in different formulas (a student who makes both, e.g. forgets the
+    + 1 and gives bytes for KB); a size mistake goes in first, so another formula's mistake
+    is what that formula does with the wrong size."""
+    if len({m.target for m in mistakes}) != len(mistakes):
+        raise ValueError("two mistakes in the same formula")
     f = SimpleNamespace(**vars(FORMULAS))
+    sizes_first = sorted(mistakes, key=lambda m: m.target not in _SIZE_FORMULAS)
+    for mistake in sizes_first:
+        _swap_in(f, mistake)
+    return f
+
+
+_SIZE_FORMULAS = ("conv_output_size", "pool_output_size")
+
+
+def _swap_in(f: SimpleNamespace, mistake: FormulaMistake) -> None:
     setattr(f, mistake.target, mistake.wrong)
-    if mistake.target in ("conv_output_size", "pool_output_size"):
+    if mistake.target in _SIZE_FORMULAS:
         # A size from true division is a float. The reference formulas take ints only, so
         # 56.0 goes on as 56, and a fractional size still gets its layer's memory (linear
         # in the element count); a layer after a fractional size raises ValueError.
@@ -169,7 +184,6 @@ def formulas_with(mistake: FormulaMistake) -> SimpleNamespace:
     if mistake.target == "pool_output_size":
         f.pool_flops = lambda c, h, w, k, s=None, p=0: (
             c * f.pool_output_size(h, k, s, p) * f.pool_output_size(w, k, s, p) * k * k)
-    return f
 
 
 def wrong_table(mistake: FormulaMistake, input_shape: tuple, layers: list[dict]) -> list[dict]:

@@ -165,6 +165,33 @@ def answer_and_wrong_values(input_shape, layers, asked, extra=None, tolerance_of
     return correct, out
 
 
+def pair_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):
+    """[("id1+id2", value)] for each pair of the mistakes that change this question's value
+    on their own (wrong_values), in different formulas, whose value together is new: what a
+    student who makes both gives. Grading asks for these only when no single mistake
+    explains an answer."""
+    correct = answer(input_shape, layers, asked, extra)
+    singles = wrong_values(input_shape, layers, asked, extra, tolerance)
+    seen = [correct] + [v for _, v in singles]
+    out: list[tuple[str, object]] = []
+    ids = [mistake_id for mistake_id, _ in singles]
+    for i, first in enumerate(ids):
+        for second in ids[i + 1:]:
+            a, b = mistakes.BY_ID[first], mistakes.BY_ID[second]
+            if a.target == b.target:
+                continue
+            try:
+                value = evaluate(mistakes.formulas_with(a, b), input_shape, layers, asked, extra)
+            except (ValueError, TypeError, ZeroDivisionError, KeyError, IndexError):
+                continue
+            if value is None or _not_finite(value) or any(within(value, v, tolerance)
+                                                          for v in seen):
+                continue
+            seen.append(value)
+            out.append((f"{first}+{second}", value))
+    return out
+
+
 def _not_finite(value) -> bool:
     if isinstance(value, (tuple, list)):
         return any(_not_finite(v) for v in value)

@@ -80,13 +80,37 @@ def mistake_values(entry) -> list[tuple[str, object]]:
     return cached
 
 
+def pair_mistake_values(entry) -> list[tuple[str, object]]:
+    """[("id1+id2", value)]: two catalogued mistakes made together (calculator.pair_values)."""
+    cached = entry.get("_pairs")
+    if cached is None:
+        try:
+            cached = calculator.pair_values(entry["input_shape"], entry["layers"],
+                                            entry["asked"], entry.get("extra"),
+                                            entry["tolerance"])
+        except (ValueError, KeyError, TypeError, IndexError):
+            cached = []
+        entry["_pairs"] = cached
+    return cached
+
+
 def diagnose(entry, value) -> str | None:
+    """The catalogued mistake behind a wrong answer ("id"), or two made together
+    ("id1+id2") when no single one explains it, or None."""
     if value is None:
         return None
     for mistake, wrong in mistake_values(entry):
         if _matches(value, wrong, entry["tolerance"]):
             return mistake
+    for mistakes, wrong in pair_mistake_values(entry):
+        if _matches(value, wrong, entry["tolerance"]):
+            return mistakes
     return None
+
+
+def describe(mistake: str) -> str:
+    """A diagnosis for people: the catalogue's descriptions, joined for a pair."""
+    return "; and ".join(BY_ID[m].description for m in mistake.split("+"))
 
 
 def score_one(entry, response: str | None) -> dict:
@@ -255,8 +279,8 @@ def report(result: dict) -> str:
             if a["response"] in (None, ""):
                 lines.append(f"  {a['slot']}: no answer")
                 continue
-            why = (f"likely {a['mistake']}: {BY_ID[a['mistake']].description}"
-                   if a["mistake"] in BY_ID else "no catalogued mistake gives this")
+            why = (f"likely {a['mistake']}: {describe(a['mistake'])}"
+                   if a["mistake"] else "no catalogued mistake gives this")
             lines.append(f"  {a['slot']} ({a['question']}): {a['response']!r} - {why}")
     lines += ["", f"{'question':<9} {'template':<13} {'correct':>8}  common mistakes"]
     for slot, q in result["questions"].items():

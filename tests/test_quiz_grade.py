@@ -13,7 +13,8 @@ from cnnlab.cli import main
 from quizzes import calculator
 from quizzes.csvio import QuizInputError, read_key
 from quizzes.export_key import key_json
-from quizzes.grade import Lookup, grade, parse_number, parse_shape, read_responses, score_one
+from quizzes.grade import (Lookup, grade, parse_number, parse_shape, read_responses, report,
+                           score_one)
 from quizzes.templates import DIFFICULTIES, TEMPLATES
 from quizzes.variants import build_quiz
 
@@ -259,3 +260,27 @@ def test_canvas_export_of_a_variant_pool(tmp_path):
     assert (by["11"]["score"], by["11"]["possible"]) == (2, 2)
     assert by["12"]["score"] == 0
     assert result["questions"]["q01"]["correct_rate"] == 0.5
+
+
+def test_two_mistakes_made_together_are_named():
+    """A student who forgets the + 1 and gives bytes for KB: the wrong value is written out
+    by hand here, the key's answer comes from torch (a real conv on the meta device)."""
+    import torch
+
+    conv = torch.nn.Conv2d(3, 16, 5, device="meta")
+    c, h, w = conv(torch.empty(1, 3, 32, 32, device="meta")).shape[1:]
+    entry = {"id": "pair", "prompt": "memory of conv1", "input_shape": [3, 32, 32],
+             "layers": [{"type": "conv", "name": "conv1", "out_channels": 16, "kernel": 5}],
+             "asked": {"layer": 0, "field": "memory_kb"}, "answer": c * h * w * 4 / 1024,
+             "tolerance": 0.01}
+    both_wrong = 16 * (32 - 5) * (32 - 5) * 4  # no + 1, and bytes
+    r = score_one(entry, str(both_wrong))
+    assert not r["correct"]
+    assert r["mistake"] == "size_no_plus_one+memory_bytes"
+    # One mistake alone is still named alone.
+    assert score_one(entry, str(c * h * w * 4))["mistake"] == "memory_bytes"
+    result = grade([entry], [("s1", entry, str(both_wrong))])
+    text = report(result)
+    assert mistakes.BY_ID["size_no_plus_one"].description in text
+    assert mistakes.BY_ID["memory_bytes"].description in text
+    assert result["questions"]["pair"]["mistakes"] == {"size_no_plus_one+memory_bytes": 1}
