@@ -160,6 +160,8 @@ def _plain(value, objects: _Objects, depth: int = 0):
     kind = type(value)
     if value is None or kind in (bool, int, float):
         return value
+    if kind.__module__ == "numpy" and kind.__name__ == "float64":
+        return float(value)  # a float subclass, numpy's own C type: nothing to rig
     if kind is str:
         return value[:MAX_STRING]
     if depth > 20:

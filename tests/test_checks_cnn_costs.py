@@ -189,11 +189,105 @@ def test_other_correct_styles_pass(question, check):
     assert failure(check, alternative_env()) is None
 
 
-def test_numpy_float_for_memory_is_refused_with_a_clear_message():
+def test_numpy_float64_for_memory_is_a_float():
+    # numpy.float64 is a float subclass: the contract's "float" holds, in memory_kb and in
+    # the tables built with it.
     env = reference_env()
-    env["memory_kb"] = named(lambda n: np.float64(ref.memory_kb(n)), "memory_kb")
+    env["memory_kb"] = named(lambda n: np.float64(n) / 256, "memory_kb")
+    assert failure(checks.check_memory_kb_values, env) is None
+    assert failure(checks.check_cost_table_lenet, env) is None
+
+
+def test_numpy_float32_and_numpy_ints_are_refused_with_a_clear_message():
+    env = reference_env()
+    env["memory_kb"] = named(lambda n: np.float32(ref.memory_kb(n)), "memory_kb")
     message = failure(checks.check_memory_kb_values, env)
-    assert message is not None and "numpy.float64" in message and "Python float" in message
+    assert message is not None and "numpy.float32" in message and "Python float" in message
+    env = reference_env()
+    env["conv_params"] = named(lambda *a, **kw: np.int64(ref.conv_params(*a, **kw)),
+                               "conv_params")
+    message = failure(checks.check_conv_params_values, env)
+    assert message is not None and "numpy.int64" in message and "int(x)" in message
+
+
+def test_ordered_dict_rows_are_dicts():
+    import collections
+
+    env = reference_env()
+    env["cost_table"] = named(
+        lambda shape, layers: [collections.OrderedDict(reversed(list(row.items())))
+                               for row in ref.cost_table(shape, layers)], "cost_table")
+    for check in checks.QUESTIONS["cost_table"]:
+        assert failure(check, env) is None, check.__name__
+
+
+# The reference's messages with the argument names in a student's own words.
+OTHER_WORDS = {"in_channels": "number of input channels", "out_channels": "number of filters",
+               "in_features": "input features", "out_features": "output units",
+               "kernel": "filter size", "padding": "pad", "num_elements": "element count"}
+
+
+@pytest.mark.parametrize("function", ["conv_params", "conv_flops", "fc_params", "fc_flops",
+                                      "memory_kb"])
+def test_error_messages_may_name_arguments_in_other_words(function):
+    env = reference_env()
+    real = getattr(ref, function)
+
+    def student(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        except ValueError as err:
+            message = str(err)
+            for name, words in OTHER_WORDS.items():
+                message = message.replace(name, words)
+            raise ValueError(message) from None
+    env[function] = named(student, function)
+    for check in checks.QUESTIONS[function]:
+        assert failure(check, env) is None, (check.__name__, failure(check, env))
+
+
+def _table_dropping(kind):
+    """A cost_table that forgets a rule of the contract: `implicit_flatten` feeds an fc
+    straight after a (C, H, W) output with C inputs; `unknown_type` skips a layer it does
+    not know."""
+    def cost_table(input_shape, layers):
+        known = [layer for layer in layers
+                 if layer["type"] in ("conv", "pool", "flatten", "fc")]
+        if len(known) < len(layers) and kind != "unknown_type":
+            raise ValueError("unknown layer type")
+        rows, shape = [], tuple(input_shape)
+        for layer, row in zip(known, ref.cost_table(input_shape, known)):
+            if kind == "implicit_flatten" and layer["type"] == "fc" and len(shape) == 3:
+                bias = layer.get("bias", True)
+                row = {**row, "params": ref.fc_params(shape[0], layer["out_features"], bias),
+                       "flops": ref.fc_flops(shape[0], layer["out_features"])}
+            rows.append(row)
+            shape = row["output_shape"]
+        return rows
+    return named(cost_table, "cost_table")
+
+
+def test_fc_after_pool_without_flatten_is_checked():
+    env = reference_env()
+    env["cost_table"] = _table_dropping("implicit_flatten")
+    message = failure(checks.check_cost_table_random, env)
+    assert message is not None and "fc follows a pool directly" in message
+
+
+def test_unknown_layer_type_must_not_be_skipped():
+    env = reference_env()
+    env["cost_table"] = _table_dropping("unknown_type")
+    message = failure(checks.check_cost_table_random, env)
+    assert message is not None and "must raise ValueError" in message
+    # A KeyError from a dispatch table is fine too: the layer is not silently skipped.
+    env = reference_env()
+
+    def dispatching(input_shape, layers):
+        for layer in layers:
+            {"conv": 1, "pool": 1, "flatten": 1, "fc": 1}[layer["type"]]
+        return ref.cost_table(input_shape, layers)
+    env["cost_table"] = named(dispatching, "cost_table")
+    assert failure(checks.check_cost_table_random, env) is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -558,7 +652,9 @@ def test_table_feedback_never_shows_the_expected_cell(check, column):
     message = failure(check, env)
     match = re.search(r"row (\d+) ", message)
     assert match and f"'{column}'" in message, message
-    if check is checks.check_cost_table_random:
+    if "fc follows a pool directly" in message:
+        shape, layers = checks.IMPLICIT_FLATTEN_INPUT, checks.IMPLICIT_FLATTEN_LAYERS
+    elif check is checks.check_cost_table_random:
         head, _, _ = message.partition(": row")
         shape_text, layers_text = re.match(r"cost_table\((\(.*?\)), (\[.*\])\)$", head).groups()
         shape, layers = ast.literal_eval(shape_text), ast.literal_eval(layers_text)

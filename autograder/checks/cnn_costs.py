@@ -15,8 +15,8 @@ its own AssertionError once Hypothesis is done.
 Decisions, made once here:
 - Counts and sizes must be a plain `int` (`type(v) is int`): bool, float, numpy integers and
   int subclasses fail, each with a message saying what was returned and what to return.
-- `memory_kb` may return an `int` or a `float` (exactly those types), compared with a
-  relative tolerance of 1e-9.
+- `memory_kb` may return an `int` or a `float` (exactly those types, or numpy.float64, which
+  is a float subclass), compared with a relative tolerance of 1e-9.
 - `cost_table` returns a list (or tuple) of dicts; extra keys are fine. `output_shape` may be
   a tuple (the contract) or a list of plain ints: the numbers are what the lecture teaches.
   A row's `name` is checked only where the layer names itself; the contract leaves the
@@ -145,12 +145,47 @@ def _agree(a, b, loose: bool = False) -> bool:
     return mistakes.same_value(a, b, rel=1e-9)
 
 
+def _kb_type(value) -> bool:
+    """An int or a float; numpy.float64 counts (it is a float subclass, and numpy's own C type
+    cannot be rigged). The sandbox sends it over as a plain float already."""
+    t = type(value)
+    return t in (int, float) or (t.__module__ == "numpy" and t.__name__ == "float64")
+
+
 def _accepted(value, expected, kind: str) -> bool:
     """The strict grading rule: kind "int" (a plain int) or "kb" (an int or float)."""
     if kind == "kb":
-        return type(value) in (int, float) and math.isclose(
-            value, expected, rel_tol=1e-9, abs_tol=1e-12)
+        return _kb_type(value) and math.isclose(
+            float(value), expected, rel_tol=1e-9, abs_tol=1e-12)
     return exact_int(value) and int(value) == expected
+
+
+# Other words students use for an argument in an error message ("number of input channels
+# must be positive"): any of them names it. Matched on whole words, underscores as spaces.
+ARGUMENT_SYNONYMS = {
+    "in_channels": ("in channel", "input channel", "cin", "c in"),
+    "out_channels": ("out channel", "output channel", "cout", "c out", "filter"),
+    "in_features": ("in feature", "input feature", "input size", "input dim", "fan in"),
+    "out_features": ("out feature", "output feature", "output size", "output dim", "unit",
+                     "neuron"),
+    "kernel": ("filter size", "window"),
+    "padding": ("pad",),
+    "channels": ("channel",),
+    "num_elements": ("element",),
+    "size": ("height", "width", "dimension"),
+}
+
+
+def _names_argument(message: str, names: tuple) -> bool:
+    import re
+
+    text = " " + re.sub(r"[^a-z0-9]+", " ", message.lower()) + " "
+    words = set()
+    for name in names:
+        words |= {name, *ARGUMENT_SYNONYMS.get(name, ())}
+    # A whole word or phrase, plurals and suffixes allowed ("pad" in "padding", "channels").
+    return any(re.search(r"(?<![a-z0-9])" + re.escape(w.replace("_", " ")), text)
+               for w in words)
 
 
 def _signature(name: str, args: tuple, kwargs: dict) -> str:
@@ -261,8 +296,7 @@ class _Probe:
         except ValueError as err:
             reason = str(err)
         if outcome == "raised" and isinstance(payload, ValueError):
-            message = str(payload).lower()
-            if not names or any(n in message for n in names):
+            if not names or _names_argument(str(payload), names):
                 return True
             self.failures.append(("message", (
                 f"`{sig}` raised ValueError({str(payload)!r}), but the message should name the "
@@ -749,7 +783,7 @@ def _cell_problem(column: str, value, expected) -> str | None:
         return None if (len(value) == len(expected)
                         and all(int(v) == e for v, e in zip(value, expected))) else ""
     if column == "memory_kb":
-        if type(value) not in (int, float):
+        if not _kb_type(value):
             return f"is a {_type_name(value)}; use a Python float"
         return None if _accepted(value, expected, "kb") else ""
     if not exact_int(value):
@@ -778,7 +812,7 @@ def _table_feedback(table, input_shape, layers, context: str) -> str | None:
     first_wrong = None
     for i, (row, expected, layer) in enumerate(zip(table, expected_rows, layers), 1):
         label = _row_label(i, layer)
-        if type(row) is not dict:
+        if not isinstance(row, dict):  # read below with dict's own methods, never row's
             return f"{context}: {label} is a {_type_name(row)}; each row must be a dict"
         missing = [c for c in COLUMNS if not dict.__contains__(row, c)]
         if missing:
@@ -891,8 +925,11 @@ def _network(draw):
             layer["name"] = f"{layer['type']}_{index}"
         layers.append(layer)
         shape = reference.layer_costs(shape, layer)[0]
-    layers.append({"type": "flatten", "name": "flatten"} if draw(st.booleans())
-                  else {"type": "flatten"})
+    # The flatten is optional: an fc right after a (C, H, W) output flattens it itself.
+    flatten = draw(st.sampled_from(["named", "unnamed", "implicit"]))
+    if flatten != "implicit":
+        layers.append({"type": "flatten", "name": "flatten"} if flatten == "named"
+                      else {"type": "flatten"})
     for index in range(1, draw(st.integers(1, 2)) + 1):
         layer = {"type": "fc", "out_features": draw(st.integers(1, 64))}
         optional(layer, "bias", draw(st.booleans()), True)
@@ -902,8 +939,44 @@ def _network(draw):
     return input_shape, layers
 
 
+# Pinned before the fuzzing: an fc straight after a pool (no flatten layer) takes C*H*W
+# inputs, not C; and a layer type the contract does not know is an error, not a skipped row.
+IMPLICIT_FLATTEN_INPUT = (3, 10, 10)
+IMPLICIT_FLATTEN_LAYERS = [
+    {"type": "conv", "name": "conv1", "out_channels": 6, "kernel": 3, "padding": 1},
+    {"type": "pool", "name": "pool1", "kernel": 2},
+    {"type": "fc", "name": "fc1", "out_features": 10},
+]
+UNKNOWN_LAYER = {"type": "dropout", "name": "drop1"}
+
+
+def _check_unknown_layer_type(fn) -> None:
+    layers = [dict(IMPLICIT_FLATTEN_LAYERS[0]), dict(UNKNOWN_LAYER)]
+
+    def catching(input_shape, layers):
+        try:
+            return "returned", fn(input_shape, layers)
+        except (NotImplementedError, AssertionError):
+            raise
+        except Exception as err:  # noqa: BLE001 - the student's error is the answer
+            return "raised", err
+    outcome, payload = call(catching, IMPLICIT_FLATTEN_INPUT, layers, timeout=TIMEOUT)
+    if outcome == "raised" and isinstance(payload, (ValueError, KeyError, TypeError)):
+        return
+    what = (f"raised {type(payload).__name__}" if outcome == "raised"
+            else f"returned {_show(payload)}")
+    raise AssertionError(
+        f"cost_table({IMPLICIT_FLATTEN_INPUT!r}, [a conv, {UNKNOWN_LAYER!r}]) {what}; a layer "
+        f"type other than conv, pool, flatten and fc must raise ValueError naming it, not be "
+        f"skipped")
+
+
 def check_cost_table_random(env):
     fn = student_function(env, "cost_table")
+    _check_table(env, IMPLICIT_FLATTEN_INPUT, IMPLICIT_FLATTEN_LAYERS,
+                 f"cost_table on a net whose fc follows a pool directly, with no flatten layer "
+                 f"(input {IMPLICIT_FLATTEN_INPUT})")
+    _check_unknown_layer_type(fn)
     failures: list[str] = []
     stopped: list[AssertionError] = []
     started = time.monotonic()
