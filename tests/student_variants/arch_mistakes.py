@@ -106,3 +106,23 @@ MISTAKES += [
        "            nn.ReLU(inplace=True),\n            nn.Dropout(p=0.2),")],
      "p=0.5"),
 ]
+
+# Found by review: a builder that drops num_classes, BatchNorm's eps, a ceil_mode pool that
+# only shows at some input sizes (the feedback must point at the pool, at the failing size).
+MISTAKES += [
+    ("vgg16_ignores_num_classes", "vgg",
+     [('return VGG(VGG_CONFIGS["vgg16"], num_classes, batch_norm)',
+       'return VGG(VGG_CONFIGS["vgg16"], batch_norm=batch_norm)')],
+     "vgg16(num_classes=10"),
+    ("resnet101_ignores_num_classes", "resnet",
+     [('return ResNet(*RESNET_LAYOUTS["resnet101"], num_classes=num_classes)',
+       'return ResNet(*RESNET_LAYOUTS["resnet101"])')],
+     "resnet101(num_classes=10)"),
+    ("vgg_bn_eps_1e-4", "vgg",
+     [("layers.append(nn.BatchNorm2d(v))", "layers.append(nn.BatchNorm2d(v, eps=1e-4))")],
+     "different outputs"),
+    ("alexnet_pool1_ceil_mode", "alexnet",
+     [("nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 64 x 27 x 27",
+       "nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),   # N x 64 x 27 x 27")],
+     "131x163"),
+]
