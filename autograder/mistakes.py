@@ -42,6 +42,7 @@ _one_side_pad = _size(lambda w, k, s, p: (w - k + p) // s + 1)
 _ceil = _size(lambda w, k, s, p: -(-(w - k + 2 * p) // s) + 1)
 _true_div = _size(lambda w, k, s, p: (w - k + 2 * p) / s + 1)
 _no_stride = _size(lambda w, k, s, p: w - k + 2 * p + 1)
+_no_padding = _size(lambda w, k, s, p: (w - k) // s + 1)
 
 
 def _pool_stride_one(size, kernel, stride=None, padding=0):
@@ -60,6 +61,8 @@ CATALOGUE: list[FormulaMistake] = [
                    "used / instead of floor division, giving a float", _true_div[0]),
     FormulaMistake("size_ignores_stride", "conv_output_size",
                    "did not divide by the stride", _no_stride[0]),
+    FormulaMistake("size_ignores_padding", "conv_output_size",
+                   "left the padding out of the output size (W - K + 2P)", _no_padding[0]),
     FormulaMistake("pool_size_no_plus_one", "pool_output_size",
                    "forgot the +1 in the pooling output size", _no_plus_one[1]),
     FormulaMistake("pool_stride_default_one", "pool_output_size",
@@ -67,6 +70,9 @@ CATALOGUE: list[FormulaMistake] = [
                    _pool_stride_one),
     FormulaMistake("pool_size_ceil", "pool_output_size",
                    "rounded the pooling division up instead of taking the floor", _ceil[1]),
+    FormulaMistake("pool_size_ignores_padding", "pool_output_size",
+                   "left the padding out of the pooling output size (W - K + 2P)",
+                   _no_padding[1]),
     # parameters
     FormulaMistake("conv_params_no_bias", "conv_params",
                    "forgot the Cout bias terms",

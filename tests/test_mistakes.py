@@ -16,7 +16,7 @@ ARGUMENT_SETS = {
     "conv_output_size": [(227, 11, 4, 2), (224, 11, 4, 2), (10, 3, 2, 1), (32, 3, 1, 1),
                          (7, 3, 2, 0), (28, 5, 1, 2), (224, 7, 2, 3)],
     "pool_output_size": [(56, 3, 2), (55, 3, 2), (8, 2), (224, 2), (27, 3, None, 1),
-                         (112, 3, 2, 1)],
+                         (112, 3, 2, 1), (9, 4, 1, 2)],
     "conv_params": [(3, 64, 11, True), (3, 64, 11, False), (64, 192, 5, True),
                     (256, 128, 1, False)],
     "conv_flops": [(3, 227, 227, 64, 11, 4, 2), (64, 56, 56, 64, 3, 1, 1),
@@ -81,9 +81,10 @@ def test_mistake_accepts_the_reference_keywords(mistake):
 
 # The AlexNet list has bias everywhere, an explicit pooling stride, and a conv1 whose
 # division is exact at 227, so these entries leave its table unchanged; they must show on
-# a variant that exercises them (224 input, no biases, default pooling stride).
+# a variant that exercises them (224 input, no biases, default pooling stride, padded pools).
 ALEXNET_BLIND = {"size_ceil", "size_true_division", "pool_stride_default_one",
-                 "conv_params_ignores_bias_flag", "fc_params_ignores_bias_flag"}
+                 "conv_params_ignores_bias_flag", "fc_params_ignores_bias_flag",
+                 "pool_size_ignores_padding"}
 
 
 def alexnet_variant():
@@ -92,6 +93,7 @@ def alexnet_variant():
         layer = dict(layer, bias=False) if layer["type"] in ("conv", "fc") else dict(layer)
         if layer["type"] == "pool":
             layer.pop("stride")
+            layer["padding"] = 1
         layers.append(layer)
     return (3, 224, 224), layers
 

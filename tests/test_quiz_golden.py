@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 GOLDEN = {
-    "quiz.md": "9551519ea4e59340e68f74ca831217cfc52f2afc809c246f709e1793074cb0d1",
-    "answer_key.json": "c90957f280ca5ff9f9887125986c54ad8eca8f3110926035ac39b988d0d4bc5b",
+    "quiz.md": "be861d0f4a9d0060dba86c2d5fd85143c6a16309117c09ecc506e38127e557e6",
+    "answer_key.json": "71957714d374413a4261dfab04b6c9345fc67c069d897ec1fdccaf9f8fe3bf4d",
 }
 
 
