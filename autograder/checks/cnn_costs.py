@@ -841,8 +841,11 @@ def _table_feedback(table, input_shape, layers, context: str) -> str | None:
     if found:
         mistake, others = found[0], found[1:3]
         alternatives = "".join(f" (or {m.target} {m.description})" for m in others)
+        # The table may call a right formula with a wrong argument (a bias flag, a stride it
+        # forgot to pass), so both places are named.
         return (f"{where} is wrong (you gave {_show(value)}): looks like {mistake.target} "
-                f"{mistake.description}{alternatives}.")
+                f"{mistake.description}{alternatives}. Check {mistake.target} and the "
+                f"arguments cost_table passes to it.")
     if problem:
         return f"{where} {problem}"
     return (f"{where} is wrong (you gave {_show(value)}). Hint: {TABLE_HINTS[column]}")
