@@ -7,8 +7,8 @@ the checks to see what got weaker; the test suite requires every mutant to be ca
 Two kinds of mutant share one report:
 - the formula mistakes of autograder/mistakes.py (cnn_costs): the reference namespace with
   one function swapped for the catalogued wrong version;
-- source mutants (cnn_architectures, softmax_backprop): a textual edit of the reference's
-  source, each edit found exactly once.
+- source mutants (all three assignments; for cnn_costs, the table's own slips): a textual
+  edit of the reference's source, each edit found exactly once.
 """
 from __future__ import annotations
 
@@ -160,6 +160,40 @@ SOURCE_MUTANTS: list[SourceMutant] = [
 ]
 
 
+COSTS = "cnn_costs"
+
+# Found by review (tests/student_variants holds the same mistakes for the checks' own tests):
+# cost_table slips the formula catalogue cannot express, a builder that drops num_classes,
+# BatchNorm's eps, a pool that differs only at some input sizes.
+SOURCE_MUTANTS += [
+    _m(COSTS, "table_fc_no_implicit_flatten", "cost_table feeds an fc right after a "
+       "(C, H, W) output with C inputs instead of C*H*W",
+       ('cin, cout = _numel(shape), layer["out_features"]',
+        'cin, cout = shape[0], layer["out_features"]')),
+    _m(COSTS, "table_accepts_unknown_type", "cost_table gives an unknown layer type an empty "
+       "row instead of raising ValueError",
+       ('raise ValueError(f"layer type must be one of {\', \'.join(LAYER_TYPES)}; got {kind!r}")',
+        "return shape, 0, 0")),
+    _m(COSTS, "table_ignores_fc_bias_flag", "cost_table does not pass an fc layer's bias flag",
+       ('f.fc_params(cin, cout, layer.get("bias", True))', "f.fc_params(cin, cout)")),
+    _m(COSTS, "table_pool_stride_default_1", "cost_table reads a pool's missing stride as 1",
+       ('layer["kernel"], layer.get("stride"), layer.get("padding", 0)',
+        'layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)')),
+    _m(ARCH, "vgg16_ignores_num_classes", "vgg16 does not pass num_classes on",
+       ('return VGG(VGG_CONFIGS["vgg16"], num_classes, batch_norm)',
+        'return VGG(VGG_CONFIGS["vgg16"], batch_norm=batch_norm)')),
+    _m(ARCH, "resnet34_ignores_num_classes", "resnet34 does not pass num_classes on",
+       ('return ResNet(*RESNET_LAYOUTS["resnet34"], num_classes=num_classes)',
+        'return ResNet(*RESNET_LAYOUTS["resnet34"])')),
+    _m(ARCH, "vgg_bn_eps", "VGG's BatchNorm with eps=1e-4 instead of torchvision's 1e-5",
+       ("layers.append(nn.BatchNorm2d(v))", "layers.append(nn.BatchNorm2d(v, eps=1e-4))")),
+    _m(ARCH, "alexnet_pool1_ceil_mode", "AlexNet's first max pool with ceil_mode=True (the "
+       "same at 224, different at other sizes)",
+       ("nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 64 x 27 x 27",
+        "nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),")),
+]
+
+
 def formula_mutant_ids() -> list[str]:
     return [m.id for m in mistakes.CATALOGUE]
 
@@ -192,7 +226,7 @@ def apply_source_mutant(mutant: SourceMutant) -> dict:
 
 
 def mutant_env(entry: dict) -> dict:
-    if entry["assignment"] == "cnn_costs":
+    if entry["assignment"] == "cnn_costs" and entry["id"] in mistakes.BY_ID:
         from solutions import cnn_costs
 
         env = dict(vars(cnn_costs))
