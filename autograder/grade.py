@@ -235,10 +235,20 @@ def run_isolated(zip_path: Path, submission: Path, assignment: str, *,
 
 # ----------------------------------------------------------------------------- the parent
 
+MAX_NOTEBOOK_BYTES = 200 * 1024**2  # real notebooks are a few MB; /dev/zero is endless
+
+
 def notebook_assignment(path: Path) -> str | None:
-    """The assignment Otter Assign wrote into the notebook's metadata, if any."""
-    nb = json.loads(Path(path).read_text())
-    return (nb.get("metadata", {}).get("otter", {}) or {}).get("assignment_name")
+    """The assignment Otter Assign wrote into the notebook's metadata, if any (None for
+    metadata of any other shape: a student may have edited it)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return None  # validate_submission says why
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    meta = nb.get("metadata") if isinstance(nb, dict) else None
+    otter = meta.get("otter") if isinstance(meta, dict) else None
+    name = otter.get("assignment_name") if isinstance(otter, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def validate_submission(path: Path) -> dict:
@@ -247,8 +257,14 @@ def validate_submission(path: Path) -> dict:
         raise GradingError("file not found")
     if path.is_dir():
         raise GradingError("is a directory, not a notebook")
+    if not path.is_file():
+        raise GradingError("not a regular file (a device or a pipe?), not a notebook")
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise GradingError(f"too large for a notebook ({path.stat().st_size / 2**20:,.0f} MiB)")
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise GradingError(f"cannot be read ({err.strerror or err})") from None
     except UnicodeDecodeError:
         raise GradingError("not a notebook (not UTF-8 text)") from None
     except json.JSONDecodeError as err:

@@ -172,8 +172,10 @@ def test_cli_json_lines_and_csv(out, tmp_path, capsys):
     csv_path = tmp_path / "scores.csv"
     code = main(["grade", str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb"), "--build", str(out),
                  "--assignment", A, "-j", "2", "--json", "--csv", str(csv_path)])
-    assert code == 0
-    lines = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    assert code == 1  # b.ipynb could not be graded; it still has its line
+    captured = capsys.readouterr()
+    assert "1 of 2 submissions could not be graded" in captured.err
+    lines = [json.loads(l) for l in captured.out.strip().splitlines()]
     assert len(lines) == 2
     by_name = {Path(l["submission"]).name: l for l in lines}
     for line in lines:

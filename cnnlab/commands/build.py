@@ -34,6 +34,8 @@ def run(args) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    from cnnlab.paths import output_dir
+    output_dir(args.out)
     names = args.assignments or build.discover()
     summaries = []
     for name in names:

@@ -5,7 +5,6 @@ cnnlab.plots (matplotlib is imported only when --plot is given)."""
 from __future__ import annotations
 
 import json
-import os
 
 from cnnlab import costs
 
@@ -25,7 +24,8 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print the contract's JSON object instead of the table")
     parser.add_argument("--plot", metavar="FILE", default=None,
-                        help="also write a PNG of where memory, params and FLOPs go")
+                        help="also write a plot of where memory, params and FLOPs go "
+                             "(PNG, or PDF/SVG by the file's suffix)")
     parser.set_defaults(func=run)
 
 
@@ -33,11 +33,10 @@ def run(args) -> int:
     from cnnlab.cli import UserError
 
     if args.plot:
-        folder = os.path.dirname(os.path.abspath(args.plot))
-        if not os.path.isdir(folder):
-            raise UserError(f"--plot {args.plot}: folder {folder} does not exist")
+        from cnnlab.paths import PLOT_SUFFIXES, output_file
+        output_file(args.plot, "--plot", PLOT_SUFFIXES)
     try:
-        shape = costs.parse_input_shape(args.input) if args.input else None
+        shape = costs.parse_input_shape(args.input) if args.input is not None else None
         rows = costs.cost_rows(args.model, shape)
     except costs.CostError as err:
         raise UserError(str(err)) from None

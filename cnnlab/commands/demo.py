@@ -27,6 +27,8 @@ def run(args) -> int:
 
     if args.jobs < 1:
         raise UserError("-j must be at least 1")
+    from cnnlab.paths import output_dir
+    output_dir(args.out)
     try:
         demo.run(args.out, jobs=args.jobs)
     except BuildError as err:

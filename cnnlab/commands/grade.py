@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
 DEFAULT_BUILD = ".cnnlab_build"
+MIN_MEMORY_GB, MAX_MEMORY_GB = 1.0, 1024.0
 
 
 def register(subparsers) -> None:
@@ -25,7 +27,8 @@ def register(subparsers) -> None:
                     "`otter run` and the zip instead; without --build that zip comes from a "
                     f"build cached in {DEFAULT_BUILD}/, remade when its inputs change. A "
                     "submission that cannot be run still gets its line, with total 0 and the "
-                    "reason.\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv",
+                    "reason, and the exit status is then 1 (2 for a bad command line)."
+                    "\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks (.ipynb)")
@@ -74,35 +77,39 @@ def run(args) -> int:
 
     if args.jobs < 1:
         raise UserError(f"-j {args.jobs}: the number of jobs must be at least 1")
-    if args.timeout <= 0 or args.memory <= 0:
-        raise UserError("--timeout and --memory must be positive")
-    if args.csv and not Path(args.csv).resolve().parent.is_dir():
-        raise UserError(f"--csv {args.csv}: folder {Path(args.csv).resolve().parent} does not exist")
+    if not (math.isfinite(args.timeout) and args.timeout >= 1):
+        raise UserError(f"--timeout {args.timeout}: give the seconds per submission, at least 1")
+    if not (math.isfinite(args.memory) and MIN_MEMORY_GB <= args.memory <= MAX_MEMORY_GB):
+        raise UserError(f"--memory {args.memory}: give GB between {MIN_MEMORY_GB:g} (importing "
+                        f"torch alone needs about that) and {MAX_MEMORY_GB:g}")
+    if args.csv:
+        from cnnlab.paths import output_file
+        output_file(args.csv, "--csv")
 
     args.engine = args.engine or ("otter" if args.build else "sandbox")
     if args.build and args.engine == "sandbox":
         raise UserError("--build is only used by --engine otter; the sandbox needs no build")
-    names = _assignments_of(args.submissions, args.assignment)
-    build_dir = None
-    if args.engine == "sandbox":
-        from autograder.runner import SubmissionError, load_assignment
-        for name in names:
-            try:
-                load_assignment(name)
-            except SubmissionError as err:
-                raise UserError(str(err)) from None
-    elif args.build:
+    from autograder.runner import SubmissionError, known_assignments, load_assignment
+    if args.assignment:
+        try:
+            load_assignment(args.assignment)
+        except SubmissionError as err:
+            raise UserError(str(err)) from None
+    # A notebook that names an unknown assignment gets its own error line, later; the
+    # others are graded.
+    names = [n for n in _assignments_of(args.submissions, args.assignment)
+             if n in known_assignments()]
+    build_dir = None  # the sandbox engine needs no build
+    if args.engine == "otter" and args.build:
         build_dir = Path(args.build)
         for name in names:
             if not list((build_dir / name / "autograder").glob("*.zip")):
                 raise UserError(f"--build {build_dir}: no zip for {name!r}; run "
                                 f"`cnnlab build {name} --out {build_dir}`")
-    else:
+    elif args.engine == "otter":
         build_dir = Path(DEFAULT_BUILD)
         known = build.discover()
-        for name in names or known[:1]:
-            if name not in known:
-                raise UserError(f"unknown assignment {name!r} (known: {', '.join(known)})")
+        for name in [n for n in names if n in known] or known[:1]:
             try:
                 build.ensure_built(name, build_dir, progress=lambda m: print(m, file=sys.stderr))
             except build.BuildError as err:
@@ -112,7 +119,6 @@ def run(args) -> int:
     questions: list[str] = []
     for name in names:
         if build_dir is None:
-            from autograder.runner import load_assignment
             found = list(load_assignment(name).checks)
         else:
             qfile = build_dir / name / "questions.json"
@@ -125,7 +131,11 @@ def run(args) -> int:
     bar = tqdm(total=len(args.submissions), desc="grading", unit="nb", file=sys.stderr,
                disable=None)
 
+    failed: list[dict] = []
+
     def on_result(result: dict) -> None:
+        if result.get("error") and not result["total"]:
+            failed.append(result)
         if args.json:
             bar.clear()
             print(json.dumps({k: result[k] for k in ("submission", "assignment", "total",
@@ -149,4 +159,12 @@ def run(args) -> int:
         bar.close()
         if csv_file:
             csv_file.close()
+    if failed:
+        # Every submission has its line above; the exit status and this summary say that
+        # some could not be graded at all, for scripts and for people.
+        print(f"cnnlab grade: {len(failed)} of {len(args.submissions)} submissions could not "
+              f"be graded:", file=sys.stderr)
+        for result in failed:
+            print(f"  {result['submission']}: {result['error']}", file=sys.stderr)
+        return 1
     return 0

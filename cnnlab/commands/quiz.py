@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
+# Mirrors quizzes.variants (MAX_VARIANTS, MAX_QUESTIONS, MAX_TOTAL) and quizzes.csvio
+# (MAX_STUDENTS) for --help without importing the quiz library; a test checks they agree.
+MAX_VARIANTS, MAX_QUESTIONS, MAX_STUDENTS, MAX_TOTAL = 1000, 100, 20_000, 100_000
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("quiz", help="randomized cost-table quizzes: generate, grade",
@@ -19,16 +23,22 @@ def register(subparsers) -> None:
         description="Writes DIR/quiz.qti.zip (Canvas classic quiz, QTI 1.2: one question "
                     "group per question, pick 1 of its variants), DIR/quiz.md (printable, "
                     "one section per variant or per student, answer sheet at the end) and "
-                    "DIR/answer_key.json. The same seed gives byte-identical files.",
+                    "DIR/answer_key.json. The same seed gives byte-identical files. Limits: "
+                    f"{MAX_VARIANTS} variants, {MAX_QUESTIONS} questions, {MAX_STUDENTS:,} "
+                    f"students in a roster, and {MAX_TOTAL:,} question variants in all "
+                    "(questions x variants or students).",
         epilog="example: cnnlab quiz generate --seed fall26 --roster quizzes/samples/roster.csv "
                "--out quiz/")
     gen.add_argument("--seed", required=True, help="any string; fixes every file")
-    gen.add_argument("--variants", type=int, help="variants of each question (without --roster)")
+    gen.add_argument("--variants", type=int, metavar="N",
+                     help=f"variants of each question, 1 to {MAX_VARIANTS} (without --roster)")
     gen.add_argument("--roster", metavar="CSV",
                      help="one variant per student: a CSV with an 'id' column (or Canvas's "
-                          "'ID' / 'SIS User ID'), 'name' optional")
+                          f"'ID' / 'SIS User ID'), 'name' optional; at most {MAX_STUDENTS:,} "
+                          "students")
     gen.add_argument("--questions", type=int, default=None, metavar="K",
-                     help="questions per quiz (default: one per template)")
+                     help=f"questions per quiz, 1 to {MAX_QUESTIONS} (default: one per "
+                          "template)")
     gen.add_argument("--difficulty", default="medium",
                      help="easy, medium, hard, mixed, or a comma list cycled over questions "
                           "(default medium)")
@@ -36,7 +46,8 @@ def register(subparsers) -> None:
                                          "(default: all)")
     gen.add_argument("--multiple-choice", action="store_true",
                      help="export numerical questions as multiple choice too")
-    gen.add_argument("--out", required=True, metavar="DIR")
+    gen.add_argument("--out", required=True, metavar="DIR",
+                     help="folder to write into (created if needed)")
     gen.add_argument("--json", action="store_true",
                      help="print what was written as one JSON object (files, counts)")
     gen.set_defaults(func=run_generate)
@@ -50,38 +61,60 @@ def register(subparsers) -> None:
     grade.add_argument("responses", metavar="RESPONSES.csv")
     grade.add_argument("--key", required=True, metavar="KEY.json")
     grade.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    grade.add_argument("--plot", metavar="FILE", help="PNG of mistake counts per question")
+    grade.add_argument("--plot", metavar="FILE",
+                       help="figure of mistake counts per question; the suffix picks the "
+                            "format (.png, .pdf, .svg, ...)")
     grade.set_defaults(func=run_grade)
 
 
 def run_generate(args) -> int:
     from cnnlab.cli import UserError
+    from cnnlab.paths import input_problem, output_dir
     from quizzes.csvio import QuizInputError
     from quizzes.generate import generate
     from quizzes.templates import TEMPLATES
-    from quizzes.variants import DEFAULT_QUESTIONS
+    from quizzes.variants import DEFAULT_QUESTIONS, parse_difficulty
 
     if args.roster is None and args.variants is None:
         raise UserError("give --variants N (or --roster CSV for one variant per student)")
-    if args.variants is not None and args.variants < 1:
-        raise UserError(f"--variants must be >= 1, got {args.variants}")
+    if args.variants is not None and not 1 <= args.variants <= MAX_VARIANTS:
+        raise UserError(f"--variants must be 1 to {MAX_VARIANTS}, got {args.variants:,}")
     templates = None
-    if args.templates:
+    if args.templates is not None:
         templates = [t.strip() for t in args.templates.split(",") if t.strip()]
+        if not templates:
+            raise UserError(f"--templates is empty: give a comma list of templates (known: "
+                            f"{', '.join(TEMPLATES)}), or leave it out for all")
         unknown = [t for t in templates if t not in TEMPLATES]
         if unknown:
             raise UserError(f"unknown template {unknown[0]!r}; known: {', '.join(TEMPLATES)}")
     questions = args.questions if args.questions is not None else (
         len(templates) if templates else DEFAULT_QUESTIONS)
-    if questions < 1:
-        raise UserError(f"--questions must be >= 1, got {questions}")
+    if not 1 <= questions <= MAX_QUESTIONS:
+        raise UserError(f"--questions must be 1 to {MAX_QUESTIONS}, got {questions:,}")
+    if args.roster is None and questions * args.variants > MAX_TOTAL:
+        raise UserError(f"--questions {questions} x --variants {args.variants} = "
+                        f"{questions * args.variants:,} question variants; at most "
+                        f"{MAX_TOTAL:,} are supported")
+    try:
+        parse_difficulty(args.difficulty)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    if args.roster is not None and input_problem(args.roster):
+        raise UserError(str(QuizInputError(args.roster, None,
+                                           f"cannot read: {input_problem(args.roster)}")))
+    output_dir(args.out, "--out")  # before any work; created if needed
     try:
         result = generate(args.out, args.seed, args.variants, args.roster, questions,
                           args.difficulty, templates, args.multiple_choice)
     except QuizInputError as err:
         raise UserError(str(err)) from None
-    except ValueError as err:  # a bad --difficulty
+    except ValueError as err:  # too many students for the questions
         raise UserError(str(err)) from None
+    except OSError as err:  # the folder went away, or the disk is full
+        where = err.filename or args.out
+        raise UserError(f"--out {args.out}: cannot write {where} "
+                        f"({err.strerror or err})") from None
     quiz = result["quiz"]
     if args.json:
         print(json.dumps({
@@ -103,20 +136,29 @@ def run_generate(args) -> int:
 
 def run_grade(args) -> int:
     from cnnlab.cli import UserError
+    from cnnlab.paths import PLOT_SUFFIXES, output_file
     from quizzes.csvio import QuizInputError
     from quizzes.grade import grade_files, public, report
 
+    if args.plot is not None:  # a bad --plot is an error now, not after grading
+        output_file(args.plot, "--plot", PLOT_SUFFIXES)
     try:
         result = grade_files(args.responses, args.key)
     except QuizInputError as err:
         raise UserError(str(err)) from None
-    if args.plot:
-        from quizzes.plots import plot_mistakes
-        plot_mistakes(result, args.plot)
+    # The scores first: a plot that still fails to save loses nothing already computed.
     if args.json:
-        print(json.dumps(public(result)))
+        print(json.dumps(public(result)), flush=True)
     else:
-        print(report(result))
-        if args.plot:
+        print(report(result), flush=True)
+    if args.plot is not None:
+        from quizzes.plots import plot_mistakes
+        try:
+            plot_mistakes(result, args.plot)
+        except (OSError, ValueError) as err:
+            reason = getattr(err, "strerror", None) or err
+            raise UserError(f"--plot {args.plot}: cannot write the plot ({reason}); the "
+                            f"scores above are complete") from None
+        if not args.json:
             print(f"plot: {args.plot}")
     return 0
