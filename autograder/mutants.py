@@ -157,6 +157,68 @@ SOURCE_MUTANTS: list[SourceMutant] = [
         "params[name] += learning_rate * grads[name]")),
     _m(SOFT, "train_ignores_learning_rate", "training ignores learning_rate (a fixed 1e-4)",
        ("params[name] -= learning_rate * grads[name]", "params[name] -= 1e-4 * grads[name]")),
+    # Found by review: an in-place shift of the caller's scores (invisible to a comparison
+    # made outside a sandbox), gradients written into the caller's params dict, and training
+    # loops that still reach a good accuracy on the digits.
+    _m(SOFT, "softmax_shifts_scores_in_place", "softmax_loss subtracts the row max from the "
+       "caller's scores in place (scores -= max)",
+       ("shifted = scores - scores.max(dim=1, keepdim=True).values",
+        "scores -= scores.max(dim=1, keepdim=True).values\n    shifted = scores")),
+    _m(SOFT, "grads_written_into_params", "two_layer_forward_backward stores the gradients in "
+       "the caller's params dict and returns it as grads",
+       ('return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+        "params.update(W1=dW1, b1=db1, W2=dW2, b2=db2)\n    return loss, params")),
+    _m(SOFT, "train_on_val", "train_two_layer trains on X_val, y_val instead of X, y",
+       ("batch = torch.randint(0, X.shape[0], (batch_size,)",
+        "batch = torch.randint(0, X_val.shape[0], (batch_size,)"),
+       ("two_layer_forward_backward(params, X[batch], y[batch], reg)",
+        "two_layer_forward_backward(params, X_val[batch], y_val[batch], reg)")),
+    _m(SOFT, "train_on_train_plus_val", "train_two_layer trains on torch.cat([X, X_val])",
+       ("    loss_history = []\n",
+        "    loss_history = []\n    X, y = torch.cat([X, X_val]), torch.cat([y, y_val])\n")),
+    _m(SOFT, "train_full_batch", "full-batch gradient descent (batch_size ignored)",
+       ("two_layer_forward_backward(params, X[batch], y[batch], reg)",
+        "two_layer_forward_backward(params, X, y, reg)")),
+    _m(SOFT, "train_epochs", "num_iters taken as epochs of shuffled minibatches; "
+       "loss_history holds one mean loss per epoch",
+       ("""    for _ in range(num_iters):
+        batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,
+                              device=X.device)
+        loss, grads = two_layer_forward_backward(params, X[batch], y[batch], reg)
+        for name in params:
+            params[name] -= learning_rate * grads[name]
+        loss_history.append(float(loss))""",
+        """    for _ in range(num_iters):
+        order = torch.randperm(X.shape[0], generator=generator, device=X.device)
+        epoch = []
+        for start in range(0, X.shape[0], batch_size):
+            batch = order[start:start + batch_size]
+            loss, grads = two_layer_forward_backward(params, X[batch], y[batch], reg)
+            for name in params:
+                params[name] -= learning_rate * grads[name]
+            epoch.append(float(loss))
+        loss_history.append(sum(epoch) / len(epoch))""")),
+    _m(SOFT, "train_ignores_reg", "train_two_layer does not pass reg on (trains with reg=0)",
+       ("two_layer_forward_backward(params, X[batch], y[batch], reg)",
+        "two_layer_forward_backward(params, X[batch], y[batch])")),
+    _m(SOFT, "train_history_without_l2", "loss_history records the data loss, without the "
+       "L2 term",
+       ("loss, grads = two_layer_forward_backward(params, X[batch], y[batch], reg)\n",
+        "loss, grads = two_layer_forward_backward(params, X[batch], y[batch], reg)\n"
+        "        data_loss = softmax_loss(two_layer_forward_backward(params, X[batch]), "
+        "y[batch])[0]\n"),
+       ("loss_history.append(float(loss))", "loss_history.append(float(data_loss))")),
+    _m(SOFT, "train_weights_only", "SGD updates W1 and W2 only; the biases never move",
+       ("        for name in params:\n            params[name] -= learning_rate * grads[name]",
+        '        for name in ("W1", "W2"):\n            params[name] -= learning_rate * '
+        "grads[name]")),
+    _m(SOFT, "train_ignores_seed", "the minibatch generator is seeded with 0, not with seed",
+       ("generator = torch.Generator(device=X.device).manual_seed(seed)",
+        "generator = torch.Generator(device=X.device).manual_seed(0)")),
+    _m(SOFT, "train_lr_decay", "a learning-rate decay the contract does not have "
+       "(learning_rate *= 0.99 every iteration)",
+       ("        loss_history.append(float(loss))",
+        "        loss_history.append(float(loss))\n        learning_rate *= 0.99")),
 ]
 
 

@@ -184,3 +184,91 @@ def test_a_sandbox_that_counts_autograd_calls_is_asked():
         return honest(scores, y)
     env["softmax_loss"] = softmax_loss
     assert "uses autograd" in failure(checks.check_softmax_loss_edge_cases, env)
+
+
+TRAIN_CHECKS = checks.QUESTIONS["train_two_layer"]
+
+
+@pytest.mark.parametrize("harmless", softmax_mistakes.TRAIN_HARMLESS,
+                         ids=[h[0] for h in softmax_mistakes.TRAIN_HARMLESS])
+def test_other_correct_training_loops_pass(harmless):
+    """With or without replacement, a Generator, the global RNG or numpy's, staged updates,
+    float64 inside, extra keys: all of it is minibatch SGD and keeps every point."""
+    _, module, replacements = harmless
+    assert question_failures("train_two_layer", mutated(module, replacements)) == []
+
+
+def test_changing_X_in_place_is_named():
+    honest = reference.two_layer_forward_backward
+
+    def two_layer_forward_backward(params, X, y=None, reg=0.0):
+        result = honest(params, X, y, reg)
+        X.add_(1.0)  # e.g. a preprocessing step done in place on the caller's data
+        return result
+    message = failure(checks.check_two_layer_loss,
+                      {"two_layer_forward_backward": two_layer_forward_backward})
+    assert "changed its argument `X` in place; work on a copy" in message
+
+
+def test_train_may_update_the_params_it_is_given_but_not_the_data():
+    env = namespace("student_variants.softmax_explicit")  # updates params in place
+    assert [failure(c, env) for c in TRAIN_CHECKS] == [None] * len(TRAIN_CHECKS)
+    honest = env["train_two_layer"]
+
+    def train_two_layer(params, X, y, X_val, y_val, *args, **kwargs):
+        X_val -= X_val.mean(0)  # centres the caller's validation data in place
+        return honest(params, X, y, X_val, y_val, *args, **kwargs)
+    message = failure(checks.check_train_two_layer_contract,
+                      {**env, "train_two_layer": train_two_layer})
+    assert "changed its argument `X_val` in place" in message
+
+
+def test_the_identical_examples_trajectory_does_not_depend_on_the_minibatches():
+    """What check_train_two_layer_sgd_steps relies on: any batch size, any seed, the same
+    history as SGD on the one example, far inside the tolerance; val_accuracy has no
+    near-ties."""
+    params, data = checks.small_params(31), checks.identical_examples_data()
+    X, y, X_val, y_val = data
+    want, _, trained = checks.sgd_on_one_example(params, X[:1], y[:1], checks.SAME_LR,
+                                                 checks.SAME_REG, checks.SAME_ITERS)
+    for batch_size, seed in [(1, 0), (checks.SAME_BATCH, 3), (checks.SAME_N, 7)]:
+        got = reference.train_two_layer(checks.copy_params(params), *data, checks.SAME_LR,
+                                        checks.SAME_REG, checks.SAME_ITERS, batch_size,
+                                        seed=seed)["loss_history"]
+        assert all(abs(a - b) < (checks.HISTORY_ATOL + checks.HISTORY_RTOL * abs(b)) / 20
+                   for a, b in zip(got, want))
+    scores = torch.relu(X_val.double() @ trained["W1"] + trained["b1"]) @ trained["W2"] \
+        + trained["b2"]
+    top = scores.topk(2, dim=1).values
+    assert float((top[:, 0] - top[:, 1]).min()) > 1e-3
+
+
+def test_single_example_losses_are_told_apart():
+    """What check_train_two_layer_minibatches relies on: the per-example losses, the mean
+    over the set, the losses without L2 and the validation examples' are all distinct."""
+    params = checks.small_params(41)
+    X, y, X_val, y_val = checks.distinct_examples_data()
+    singles, without_l2 = checks.per_example_losses(params, X, y, checks.ONE_REG)
+    others = [sum(singles) / len(singles)] + without_l2 + \
+        checks.per_example_losses(params, X_val, y_val, checks.ONE_REG)[0]
+    values = sorted(singles)
+    assert min(b - a for a, b in zip(values, values[1:])) > 1e-3
+    assert min(abs(a - b) for a in singles for b in others) > 1e-3
+
+
+def test_in_place_changes_are_seen_inside_a_sandbox(tmp_path):
+    """In a sandbox the grader's tensors reach the student as copies: the comparison must
+    happen in the student's process, or `scores -= max` goes unnoticed."""
+    import inspect
+
+    from autograder.runner import PRIVATE_DIRS
+    from autograder.sandbox import RemoteEnv, Sandbox
+    source = inspect.getsource(reference).replace(
+        "shifted = scores - scores.max(dim=1, keepdim=True).values",
+        "scores -= scores.max(dim=1, keepdim=True).values\n    shifted = scores")
+    with Sandbox(str(tmp_path), [str(p) for p in PRIVATE_DIRS]) as sandbox:
+        sandbox.exec_cell(source, 30)
+        env = RemoteEnv(sandbox)
+        message = failure(checks.check_softmax_loss_edge_cases, env)
+        assert message and "changed its argument `scores` in place; work on a copy" in message
+        assert failure(checks.check_train_two_layer_minibatches, env) is None

@@ -5,6 +5,12 @@ the reference. Every student call is watched for autograd (probe_call): a functi
 `requires_grad`, `.backward()` or `torch.autograd` fails every check of its question, so the
 question earns nothing. Wrong values are matched against the usual mistakes (no max shift,
 no /N, the 1/2 in the L2 term, a missing 2 in its gradient, the ReLU's mask) to name them.
+Changing an argument in place (the caller's scores, X or params) fails the call; the probe
+compares where the student's code runs, since in a sandbox it is handed copies.
+
+Training is checked on problems whose outcome no choice of minibatches can change: every
+training example identical (the SGD trajectory is then fixed, entry by entry), and
+learning_rate=0 with batch_size=1 (each loss is one training example's, and depends on seed).
 """
 from __future__ import annotations
 
@@ -52,7 +58,11 @@ def hypothesis_check(strategy, max_examples: int):
 
 # --- calling the student ----------------------------------------------------------------------
 
-def student_call(env, name: str, *args, timeout: float | None = None, **kwargs):
+def student_call(env, name: str, *args, timeout: float | None = None,
+                 may_change: tuple[str, ...] = (), **kwargs):
+    """The student's `name(*args, **kwargs)`, called where the student's code runs. Autograd
+    fails the call; so does changing an argument in place (compared there, where the
+    student's code sees the caller's tensors), except the arguments named in `may_change`."""
     counter = getattr(env, "autograd_calls", None)  # a sandbox counts backward()/grad() itself
     if callable(counter):
         counter()
@@ -66,6 +76,15 @@ def student_call(env, name: str, *args, timeout: float | None = None, **kwargs):
             ".backward() and torch.autograd from your code (and from what it calls)")
     if "error" in reply:
         raise AssertionError(reply["error"])
+    changed = [arg for arg in reply.get("mutated") or []
+               if arg.split("[", 1)[0] not in may_change]
+    if changed:
+        shown = ", ".join(f"`{arg}`" for arg in changed[:4])
+        plural = "s" if len(changed) > 1 else ""
+        raise AssertionError(
+            f"`{name}` changed its argument{plural} {shown} in place; work on a copy: the "
+            "caller's tensors must come back unchanged (write `x = x - m` rather than "
+            "`x -= m`, `.clamp(min=0)` rather than `.clamp_(min=0)`, or `.clone()` first)")
     return reply["value"]
 
 
@@ -103,10 +122,7 @@ def _unpack_softmax(result, n: int, c: int):
 
 def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float = 1e-6) -> None:
     n, c = scores.shape
-    given_scores = scores.clone()
-    result = student_call(env, "softmax_loss", given_scores, y.clone())
-    if not torch.equal(given_scores, scores):
-        raise AssertionError("`softmax_loss` changed `scores` in place: work on a copy")
+    result = student_call(env, "softmax_loss", scores.clone(), y.clone())
     loss, dscores = _unpack_softmax(result, n, c)
     want_loss, want_grad = autograd_softmax(scores, y)
     shown = f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
@@ -362,7 +378,8 @@ def _train(env, params, data, learning_rate, reg, num_iters, batch_size, seed=0,
            timeout=60.0) -> tuple[list[float], float]:
     X, y, X_val, y_val = data
     result = student_call(env, "train_two_layer", copy_params(params), X, y, X_val, y_val,
-                          learning_rate, reg, num_iters, batch_size, seed=seed, timeout=timeout)
+                          learning_rate, reg, num_iters, batch_size, seed=seed, timeout=timeout,
+                          may_change=("params",))
     if not isinstance(result, dict) or "loss_history" not in result \
             or "val_accuracy" not in result:
         raise AssertionError("`train_two_layer` must return a dict with the keys "
@@ -434,10 +451,155 @@ def check_train_two_layer_accuracy(env):
                              "device), not from the global random state")
 
 
+# Two small problems whose SGD trajectory is known whatever minibatches a correct
+# implementation draws (with or without replacement, from a Generator or the global RNG).
+SGD_D, SGD_H, SGD_C = 6, 10, 4
+SAME_N, SAME_BATCH, SAME_ITERS, SAME_LR, SAME_REG = 40, 8, 20, 0.3, 0.02
+ONE_N, ONE_ITERS, ONE_REG = 12, 30, 0.02
+HISTORY_RTOL, HISTORY_ATOL = 1e-4, 1e-5
+
+
+def small_params(seed: int) -> dict:
+    return make_params(SGD_D, SGD_H, SGD_C, seed, dtype=torch.float32)
+
+
+def identical_examples_data():
+    """X: ONE example repeated SAME_N times (so every minibatch, of any size, has that
+    example's gradient), and a validation set of other examples."""
+    g = torch.Generator().manual_seed(21)
+    X = torch.randn(1, SGD_D, generator=g).repeat(SAME_N, 1)
+    y = torch.full((SAME_N,), 2, dtype=torch.int64)
+    X_val = torch.randn(30, SGD_D, generator=g)
+    y_val = torch.randint(0, SGD_C, (30,), generator=g)
+    return [X, y, X_val, y_val]
+
+
+def sgd_on_one_example(params: dict, x, label, learning_rate: float, reg: float, iters: int,
+                       updated=PARAM_NAMES):
+    """Plain SGD on the single example (x, label), gradients from autograd, in float64:
+    (the losses with L2, the data losses, the final parameters)."""
+    p = {k: v.double() for k, v in params.items()}
+    losses, data_losses = [], []
+    for _ in range(iters):
+        _, loss, grads = autograd_two_layer(p, x, label, reg)
+        losses.append(float(loss))
+        data_losses.append(float(loss) - reg * float((p["W1"] ** 2).sum()
+                                                     + (p["W2"] ** 2).sum()))
+        for name in updated:
+            p[name] = p[name] - learning_rate * grads[name]
+    return losses, data_losses, p
+
+
+def first_difference(got: list[float], want: list[float]) -> int | None:
+    """Index of the first entry of `got` outside the tolerance around `want`, or None."""
+    for i, (a, b) in enumerate(zip(got, want)):
+        if not abs(a - b) <= HISTORY_ATOL + HISTORY_RTOL * abs(b):
+            return i
+    return None if len(got) == len(want) else min(len(got), len(want))
+
+
+def check_train_two_layer_sgd_steps(env):
+    """Every training example identical: whatever minibatches are drawn, each has the same
+    gradient, so plain SGD's loss_history and val_accuracy are fixed, entry by entry."""
+    params = small_params(31)
+    data = identical_examples_data()
+    X, y, X_val, y_val = data
+    history, accuracy = _train(env, params, data, SAME_LR, SAME_REG, SAME_ITERS, SAME_BATCH)
+    x, label = X[:1], y[:1]
+    want, want_data, trained = sgd_on_one_example(params, x, label, SAME_LR, SAME_REG,
+                                                   SAME_ITERS)
+    wrong = first_difference(history, want)
+    if wrong is not None:
+        alternatives = [
+            (want_data, "loss_history holds the data loss only: record the loss that "
+                        "two_layer_forward_backward returns, L2 term included"),
+            (sgd_on_one_example(params, x, label, SAME_LR, 0.0, SAME_ITERS)[0],
+             "the training ignores `reg`: pass it on to two_layer_forward_backward"),
+            (sgd_on_one_example(params, x, label, SAME_LR, SAME_REG, SAME_ITERS,
+                                updated=("W1", "W2"))[0],
+             "only W1 and W2 are updated: the biases b1 and b2 take an SGD step too"),
+        ]
+        hint = next((f" It looks like {text}." for values, text in alternatives
+                     if first_difference(history, values) is None), "")
+        raise AssertionError(
+            f"with every training example identical (so every minibatch has the same gradient, "
+            f"whichever examples are drawn), loss_history departs from plain minibatch SGD at "
+            f"iteration {wrong + 1} of {SAME_ITERS} (learning_rate={SAME_LR}, reg={SAME_REG}, "
+            f"batch_size={SAME_BATCH}).{hint} Each iteration draws batch_size examples of X, y "
+            "(not of X_val), calls two_layer_forward_backward(params, X_batch, y_batch, reg), "
+            "appends that loss (L2 term included) and updates all four parameters with "
+            "params[name] -= learning_rate * grads[name], at a constant learning_rate")
+    with torch.no_grad():
+        scores = torch.relu(X_val.double() @ trained["W1"] + trained["b1"]) @ trained["W2"] \
+            + trained["b2"]
+        want_accuracy = float((scores.argmax(1) == y_val).double().mean())
+    if abs(accuracy - want_accuracy) > 1e-6:
+        raise AssertionError("'val_accuracy' is not the accuracy of the trained parameters "
+                             "on X_val, y_val (training itself was right): compute it after "
+                             "the last update, as the fraction of X_val's rows whose highest "
+                             "score is at y_val's label")
+
+
+def distinct_examples_data():
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(ONE_N, SGD_D, generator=g) * 1.5
+    y = torch.arange(ONE_N) % SGD_C
+    X_val = torch.randn(10, SGD_D, generator=g) * 1.5
+    y_val = torch.randint(0, SGD_C, (10,), generator=g)
+    return [X, y, X_val, y_val]
+
+
+def per_example_losses(params: dict, X, y, reg: float):
+    """(each example's loss with the L2 term, the same without it), in float64."""
+    p = {k: v.double() for k, v in params.items()}
+    with torch.no_grad():
+        scores = torch.relu(X.double() @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        data = F.cross_entropy(scores, y, reduction="none")
+        l2 = reg * float((p["W1"] ** 2).sum() + (p["W2"] ** 2).sum())
+    return [float(v) + l2 for v in data], [float(v) for v in data]
+
+
+def check_train_two_layer_minibatches(env):
+    """learning_rate=0 and batch_size=1: each loss is ONE training example's, and the
+    examples drawn depend on `seed`."""
+    params = small_params(41)
+    data = distinct_examples_data()
+    X, y, X_val, y_val = data
+    history, _ = _train(env, params, data, 0.0, ONE_REG, ONE_ITERS, 1, seed=0)
+    singles, singles_data = per_example_losses(params, X, y, ONE_REG)
+
+    def matches(value, candidates):
+        return any(abs(value - c) <= HISTORY_ATOL + HISTORY_RTOL * abs(c) for c in candidates)
+    wrong = next((i for i, v in enumerate(history) if not matches(v, singles)), None)
+    if wrong is not None:
+        value = history[wrong]
+        hint = " Is each minibatch batch_size examples drawn from X, y?"
+        if matches(value, [sum(singles) / len(singles)]):
+            hint = (" It is the mean loss over the whole training set: draw batch_size "
+                    "examples at each iteration (minibatch SGD, not full-batch gradient "
+                    "descent), and record one loss per iteration (num_iters counts "
+                    "iterations, not epochs).")
+        elif matches(value, singles_data):
+            hint = " It lacks the L2 term: record the loss with it."
+        elif matches(value, per_example_losses(params, X_val, y_val, ONE_REG)[0]):
+            hint = " It is a validation example's: train on X, y only, never on X_val."
+        raise AssertionError(
+            f"with learning_rate=0 and batch_size=1, each entry of loss_history must be the "
+            f"loss (L2 term included) of the single training example drawn at that "
+            f"iteration; entry {wrong + 1} of {ONE_ITERS} is not.{hint}")
+    other, _ = _train(env, params, data, 0.0, ONE_REG, ONE_ITERS, 1, seed=1)
+    if other == history:
+        raise AssertionError(
+            "two calls that differ only in `seed` (0 and 1) drew the same minibatches: draw "
+            "them at random from a torch.Generator seeded with `seed` (on X's device), not "
+            "with a fixed seed nor in a fixed order")
+
+
 QUESTIONS = {
     "softmax_loss": [check_softmax_loss_values, check_softmax_loss_stability,
                      check_softmax_loss_edge_cases],
     "two_layer_forward_backward": [check_two_layer_scores, check_two_layer_loss,
                                    check_two_layer_grads],
-    "train_two_layer": [check_train_two_layer_contract, check_train_two_layer_accuracy],
+    "train_two_layer": [check_train_two_layer_contract, check_train_two_layer_accuracy,
+                        check_train_two_layer_sgd_steps, check_train_two_layer_minibatches],
 }

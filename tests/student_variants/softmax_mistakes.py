@@ -81,6 +81,77 @@ MISTAKES = [
      [("return {\"loss_history\": loss_history, \"val_accuracy\": val_accuracy}",
        "return {\"loss_history\": loss_history, \"val_accuracy\": 0.97}")],
      "initial parameters"),
+    # Found by review. In a sandbox the checks' tensors reach the student as copies, so an
+    # in-place change is only visible where the student's code runs (probe_call compares).
+    ("softmax_shifts_scores_in_place", "softmax_loss", REF,
+     [("shifted = scores - scores.max(dim=1, keepdim=True).values",
+       "scores -= scores.max(dim=1, keepdim=True).values\n    shifted = scores")],
+     "changed its argument `scores` in place; work on a copy"),
+    ("grads_written_into_params", "two_layer_forward_backward", REF,
+     [('return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+       "params.update(W1=dW1, b1=db1, W2=dW2, b2=db2)\n    return loss, params")],
+     "changed its arguments `params['W1']`"),
+    ("l2_grad_scales_W2_in_place", "two_layer_forward_backward", REF,
+     [("dW2 = hidden.T @ dscores + 2 * reg * W2", "dW2 = hidden.T @ dscores + W2.mul_(2 * reg)")],
+     "changed its argument `params['W2']` in place"),
+    # Training loops that reach a good accuracy on the digits all the same.
+    ("train_on_val", "train_two_layer", REF,
+     [("batch = torch.randint(0, X.shape[0], (batch_size,)",
+       "batch = torch.randint(0, X_val.shape[0], (batch_size,)"),
+      ("two_layer_forward_backward(params, X[batch], y[batch], reg)",
+       "two_layer_forward_backward(params, X_val[batch], y_val[batch], reg)")],
+     "departs from plain minibatch SGD"),
+    ("train_on_train_plus_val", "train_two_layer", REF,
+     [("    loss_history = []\n",
+       "    loss_history = []\n    X, y = torch.cat([X, X_val]), torch.cat([y, y_val])\n")],
+     "departs from plain minibatch SGD"),
+    ("train_full_batch", "train_two_layer", REF,
+     [("two_layer_forward_backward(params, X[batch], y[batch], reg)",
+       "two_layer_forward_backward(params, X, y, reg)")],
+     "mean loss over the whole training set"),
+    ("train_epochs", "train_two_layer", EXPLICIT,
+     [("""    for it in range(num_iters):
+        idx = torch.randint(X.shape[0], (batch_size,), generator=gen, device=X.device)
+        loss, grads = two_layer_forward_backward(params, X[idx], y[idx], reg=reg)
+        loss_history.append(float(loss))
+        for name in params:
+            params[name] -= learning_rate * grads[name]""",
+       """    for epoch in range(num_iters):
+        order = torch.randperm(X.shape[0], generator=gen, device=X.device)
+        losses = []
+        for start in range(0, X.shape[0], batch_size):
+            idx = order[start:start + batch_size]
+            loss, grads = two_layer_forward_backward(params, X[idx], y[idx], reg=reg)
+            losses.append(float(loss))
+            for name in params:
+                params[name] -= learning_rate * grads[name]
+        loss_history.append(sum(losses) / len(losses))""")],
+     "departs from plain minibatch SGD"),
+    ("train_ignores_reg", "train_two_layer", EXPLICIT,
+     [("two_layer_forward_backward(params, X[idx], y[idx], reg=reg)",
+       "two_layer_forward_backward(params, X[idx], y[idx])")],
+     "ignores `reg`"),
+    ("train_history_without_l2", "train_two_layer", EXPLICIT,
+     [("loss_history.append(float(loss))",
+       "loss_history.append(float(softmax_loss(two_layer_forward_backward(params, X[idx]), "
+       "y[idx])[0]))")],
+     "L2 term included"),
+    ("train_weights_only", "train_two_layer", EXPLICIT,
+     [("for name in params:", 'for name in ("W1", "W2"):')],
+     "the biases b1 and b2 take an SGD step too"),
+    ("train_ignores_seed", "train_two_layer", EXPLICIT,
+     [("gen = torch.Generator(device=X.device).manual_seed(seed)",
+       "gen = torch.Generator(device=X.device).manual_seed(0)")],
+     "differ only in `seed`"),
+    ("train_never_shuffles", "train_two_layer", EXPLICIT,
+     [("idx = torch.randint(X.shape[0], (batch_size,), generator=gen, device=X.device)",
+       "idx = torch.arange(it * batch_size, (it + 1) * batch_size, device=X.device) "
+       "% X.shape[0]")],
+     "differ only in `seed`"),
+    ("train_lr_decay", "train_two_layer", EXPLICIT,
+     [("loss_history.append(float(loss))",
+       "loss_history.append(float(loss))\n        learning_rate *= 0.99")],
+     "at a constant learning_rate"),
 ]
 
 # Equivalent ways to write it: must pass.
@@ -89,4 +160,40 @@ HARMLESS = [
      [("dhidden = (dscores @ W2.T) * (hidden_pre > 0)", "dhidden = (dscores @ W2.T) * (hidden > 0)")]),
     ("relu_via_torch_relu", REF,
      [("hidden = hidden_pre.clamp(min=0)", "hidden = torch.relu(hidden_pre)")]),
+]
+
+# Correct training loops in other styles: every check of train_two_layer must pass.
+TRAIN_HARMLESS = [
+    ("global_manual_seed", REF,
+     [("generator = torch.Generator(device=X.device).manual_seed(seed)",
+       "torch.manual_seed(seed)\n    generator = None")]),
+    ("randperm_without_replacement", REF,
+     [("""batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,
+                              device=X.device)""",
+       "batch = torch.randperm(X.shape[0], generator=generator, device=X.device)"
+       "[:batch_size]")]),
+    ("multinomial", REF,
+     [("""batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,
+                              device=X.device)""",
+       "batch = torch.multinomial(torch.ones(X.shape[0], device=X.device), batch_size, "
+       "replacement=True, generator=generator)")]),
+    ("numpy_rng", REF,
+     [("generator = torch.Generator(device=X.device).manual_seed(seed)",
+       "import numpy as np\n    rng = np.random.default_rng(seed)"),
+      ("""batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,
+                              device=X.device)""",
+       "batch = torch.as_tensor(rng.choice(X.shape[0], batch_size), device=X.device)")]),
+    ("updates_after_computing_all", REF,
+     [("""        for name in params:
+            params[name] -= learning_rate * grads[name]""",
+       """        new = {name: params[name] - learning_rate * grads[name] for name in params}
+        params = new""")]),
+    ("float64_inside", REF,
+     [("params = {k: v.detach().clone().to(X.device) for k, v in params.items()}",
+       "params = {k: v.detach().clone().to(X.device).double() for k, v in params.items()}\n"
+       "    X, X_val = X.double(), X_val.double()")]),
+    ("loss_recorded_first_extra_keys", EXPLICIT,
+     [('return {"loss_history": loss_history, "val_accuracy": val_accuracy}',
+       'return {"loss_history": loss_history, "val_accuracy": val_accuracy, '
+       '"params": params, "note": "sgd"}')]),
 ]
