@@ -26,8 +26,9 @@ Accepted inputs (see csvio.read_roster and grade.read_responses):
   '<canvas id>: <question text>' (optionally followed by its points column), then
   `n correct`, `n incorrect`, `score`. A question column is matched to the key by the
   '[<key id>]' tag that starts every generated question text (or a header prefix that is
-  a key id). Empty cells are questions the student did not get; a later row of the same
-  student (another attempt) replaces the earlier one.
+  a key id). Empty cells are questions the student did not get (a student with every
+  cell empty scores 0); a later row of the same student (another attempt) replaces the
+  earlier one.
 - responses are read leniently: '1,234', '1 234', '12.25 KB', '3e6'; shapes as
   '(64, 56, 56)', '64x56x56', '[64 56 56]', or H x W x C ('56x56x64').
 """

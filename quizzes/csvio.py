@@ -5,7 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
+
+from cnnlab.paths import input_problem
+
+# A roster this long is a mistake (a whole university's export?): each student gets every
+# question, and the files would run to gigabytes.
+MAX_STUDENTS = 20_000
 
 
 class QuizInputError(ValueError):
@@ -18,6 +25,11 @@ class QuizInputError(ValueError):
 
 
 def read_text(path) -> str:
+    """The file's text. A missing file, a folder, a device such as /dev/zero, an unreadable
+    or a huge file is refused before anything is read."""
+    problem = input_problem(path)
+    if problem is not None:
+        raise QuizInputError(path, None, f"cannot read: {problem}")
     try:
         raw = Path(path).read_bytes()
     except OSError as err:
@@ -78,22 +90,37 @@ def read_roster(path) -> list[dict]:
         students.append({"id": sid, "name": name})
     if not students:
         raise QuizInputError(path, None, "no students in the roster")
+    if len(students) > MAX_STUDENTS:
+        raise QuizInputError(path, None, f"{len(students):,} students; at most "
+                                         f"{MAX_STUDENTS:,} are supported")
     return students
 
 
 KEY_FIELDS = ("id", "prompt", "input_shape", "layers", "asked", "answer", "tolerance")
 
+# The asked fields the calculator knows; those of one layer need its index. A key may ask
+# for another field (written by hand): it is graded against its answer, with no diagnosis.
+LAYER_FIELDS = ("output_shape", "memory_kb", "params", "flops", "receptive_field")
+NUMBER_FIELDS = ("memory_kb", "params", "flops", "receptive_field", "total_params",
+                 "total_flops", "block_params")
+
 
 def read_key(path) -> list[dict]:
     """The answer key written by `quiz generate`: a JSON list of entries. Errors name the line
-    where the offending entry starts."""
+    where the offending entry starts, and the entry (its number and id)."""
     text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise QuizInputError(path, err.lineno, f"not valid JSON ({err.msg})") from None
+    except ValueError as err:  # an integer of thousands of digits
+        raise QuizInputError(path, None, f"not valid JSON ({err})") from None
+    except RecursionError:
+        raise QuizInputError(path, None, "not valid JSON (nested too deeply)") from None
     if not isinstance(data, list):
         raise QuizInputError(path, 1, "expected a JSON list of questions")
+    if not data:
+        raise QuizInputError(path, None, "the key is empty: it has no questions")
     starts = _element_lines(text)
     seen = {}
     for i, entry in enumerate(data):
@@ -102,21 +129,87 @@ def read_key(path) -> list[dict]:
             raise QuizInputError(path, line, f"entry {i + 1} is not an object")
         missing = [k for k in KEY_FIELDS if k not in entry]
         if missing:
-            raise QuizInputError(path, line, f"entry {i + 1} lacks {', '.join(missing)}")
-        asked = entry["asked"]
-        if not isinstance(asked, dict) or "field" not in asked:
-            raise QuizInputError(path, line, f"entry {i + 1}: 'asked' needs a 'field'")
-        if not isinstance(entry["layers"], list) or not isinstance(entry["input_shape"], list):
-            raise QuizInputError(path, line, f"entry {i + 1}: 'layers' and 'input_shape' "
-                                             f"must be lists")
-        if not isinstance(entry["tolerance"], (int, float)) or isinstance(entry["tolerance"], bool):
-            raise QuizInputError(path, line, f"entry {i + 1}: 'tolerance' must be a number")
+            named = f" (id {_show(entry['id'])})" if isinstance(entry.get("id"), str) else ""
+            raise QuizInputError(path, line, f"entry {i + 1} lacks {', '.join(missing)}{named}")
+        problem = _entry_problem(entry)
+        if problem:
+            named = f" (id {_show(entry['id'])})" if isinstance(entry["id"], str) else ""
+            raise QuizInputError(path, line, f"entry {i + 1}{named}: {problem}")
         if entry["id"] in seen:
-            raise QuizInputError(path, line, f"question id {entry['id']!r} repeats the "
+            raise QuizInputError(path, line, f"question id {_show(entry['id'])} repeats the "
                                              f"entry on line {seen[entry['id']]}")
         seen[entry["id"]] = line
         entry["_line"] = line
     return data
+
+
+def _show(value) -> str:
+    """A value for a one-line message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x) -> bool:
+    """A finite int or float (an int too large for a float cannot be compared either)."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
+
+
+def _entry_problem(entry: dict) -> str | None:
+    """What is wrong with one key entry (all of KEY_FIELDS present), or None."""
+    if not isinstance(entry["id"], str) or not entry["id"].strip():
+        return f"'id' must be a non-empty string, got {_show(entry['id'])}"
+    for name in ("question", "template"):
+        value = entry.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            return f"{name!r} must be a non-empty string, got {_show(value)}"
+    student = entry.get("student")
+    if student is not None and not isinstance(student, str):
+        return f"'student' must be a string or null, got {_show(student)}"
+    if not isinstance(entry["prompt"], str):
+        return "'prompt' must be a string"
+    shape, layers = entry["input_shape"], entry["layers"]
+    if not isinstance(shape, list) or not shape or not all(_is_int(v) for v in shape):
+        return f"'input_shape' must be a list of integers, got {_show(shape)}"
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+        return "'layers' must be a list of objects"
+    extra = entry.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        return "'extra' must be an object"
+    asked = entry["asked"]
+    if not isinstance(asked, dict) or not isinstance(asked.get("field"), str) \
+            or not asked["field"]:
+        return "'asked' needs a 'field' (a name such as 'output_shape')"
+    field, layer = asked["field"], asked.get("layer")
+    if layer is not None:
+        if not _is_int(layer) or not 0 <= layer < len(layers):
+            return (f"'asked' names layer {_show(layer)}, but the entry's layers are numbered "
+                    f"0 to {len(layers) - 1}" if layers else
+                    f"'asked' names layer {_show(layer)}, but the entry has no layers")
+    elif field in LAYER_FIELDS:
+        return f"'asked' field {_show(field)} needs a 'layer' index"
+    answer = entry["answer"]
+    if isinstance(answer, list):
+        if not answer or not all(_is_int(v) and _is_number(v) for v in answer):
+            return f"'answer' must be a finite number or a list of integers, got {_show(answer)}"
+    elif not _is_number(answer):
+        return f"'answer' must be a finite number or a list of integers, got {_show(answer)}"
+    if field == "output_shape" and not isinstance(answer, list):
+        return "'asked' field 'output_shape' needs a shape (a list of integers) as 'answer'"
+    if field in NUMBER_FIELDS and isinstance(answer, list):
+        return f"'asked' field {_show(field)} needs a number as 'answer', not a list"
+    tolerance = entry["tolerance"]
+    if not _is_number(tolerance) or tolerance < 0:
+        return f"'tolerance' must be a finite number >= 0, got {_show(tolerance)}"
+    return None
 
 
 def _element_lines(text: str) -> list[int]:

@@ -61,6 +61,12 @@ def _matches(value, target, tolerance) -> bool:
 
 # --- the key, and the mistakes behind wrong answers ----------------------------------
 
+# What recomputing a key entry written by hand can raise (odd layers, huge numbers): the
+# entry is still graded against its answer, only without naming mistakes.
+_CANNOT_REDO = (ValueError, KeyError, TypeError, IndexError, AttributeError, ArithmeticError,
+                RecursionError)
+
+
 def _entry_value(entry):
     a = entry["answer"]
     return tuple(a) if isinstance(a, list) else a
@@ -74,7 +80,7 @@ def mistake_values(entry) -> list[tuple[str, object]]:
             cached = calculator.wrong_values(entry["input_shape"], entry["layers"],
                                              entry["asked"], entry.get("extra"),
                                              entry["tolerance"])
-        except (ValueError, KeyError, TypeError, IndexError):
+        except _CANNOT_REDO:
             cached = []  # a key entry the calculator cannot redo: no diagnosis
         entry["_wrong"] = cached
     return cached
@@ -88,7 +94,7 @@ def pair_mistake_values(entry) -> list[tuple[str, object]]:
             cached = calculator.pair_values(entry["input_shape"], entry["layers"],
                                             entry["asked"], entry.get("extra"),
                                             entry["tolerance"])
-        except (ValueError, KeyError, TypeError, IndexError):
+        except _CANNOT_REDO:
             cached = []
         entry["_pairs"] = cached
     return cached
@@ -141,7 +147,7 @@ class Lookup:
 _TAG = re.compile(r"\[([^\[\]\s]+)\]")
 
 
-def read_responses(path, lookup: Lookup) -> list[tuple[str, dict, str | None]]:
+def read_responses(path, lookup: Lookup) -> list[tuple[str, dict | None, str | None]]:
     """[(student, key entry, response)] in file order.
 
     Accepted: (1) a CSV with the columns `student`, `question`, `response` (any order, any
@@ -150,7 +156,8 @@ def read_responses(path, lookup: Lookup) -> list[tuple[str, dict, str | None]]:
     one column per question headed '<canvas id>: <question text>' (the text starts with
     the key id in brackets, as generated), optionally followed by its points column, then
     `n correct`, `n incorrect`, `score`. Empty cells there are questions the student was
-    not given."""
+    not given; a student with every cell empty answered nothing and comes as one
+    (student, None, None), so that grade() gives them 0."""
     header, header_line, rows = csv_rows(path)
     lower = [h.lower() for h in header]
     if {"student", "question"} <= set(lower) and ("response" in lower or "answer" in lower):
@@ -218,7 +225,8 @@ def _canvas(path, header, header_line, lower, rows, lookup):
         if not student:
             raise QuizInputError(path, line, "empty student id")
         answers = [(student, entry, row[i]) for i, entry in columns.items() if row[i].strip()]
-        last[student] = answers  # a later attempt replaces an earlier one
+        # A later attempt replaces an earlier one; all blank still counts (as no answers).
+        last[student] = answers or [(student, None, None)]
     for answers in last.values():
         out += answers
     return out
@@ -226,12 +234,15 @@ def _canvas(path, header, header_line, lower, rows, lookup):
 
 # --- scoring ---------------------------------------------------------------------------
 
-def grade(key: list[dict], responses: list[tuple[str, dict, str | None]]) -> dict:
+def grade(key: list[dict], responses: list[tuple[str, dict | None, str | None]]) -> dict:
     """The contract's object: {"students": [...], "questions": {slot: {...}}}."""
     slots = list(dict.fromkeys(e.get("question") or e["id"] for e in key))
     templates = {e.get("question") or e["id"]: e.get("template") for e in key}
     per_student: dict[str, dict[str, dict]] = {}
     for student, entry, response in responses:
+        if entry is None:  # a student who answered nothing (see read_responses)
+            per_student.setdefault(student, {})
+            continue
         result = score_one(entry, response)
         per_student.setdefault(student, {})[result["slot"]] = result
     students = []

@@ -2,6 +2,16 @@
 each catalogued mistake (plus wrong answers no mistake explains)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+# No version or date stamped into the file, so the same grades give the same bytes; each
+# backend takes its own keys (the SVG writer rejects PNG's "Software"), and Pillow's
+# formats (JPEG, TIFF, WebP) take none.
+_METADATA = {".png": {"Software": None},
+             ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+             ".svg": {"Creator": None, "Date": None},
+             ".ps": {"Creator": None}, ".eps": {"Creator": None}}
+
 
 def plot_mistakes(result: dict, path) -> None:
     import matplotlib
@@ -26,5 +36,7 @@ def plot_mistakes(result: dict, path) -> None:
     ax.set_title("Likely mistakes behind wrong answers")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100, metadata=_METADATA.get(Path(path).suffix.lower()))
+    finally:
+        plt.close(fig)

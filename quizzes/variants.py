@@ -9,10 +9,18 @@ from __future__ import annotations
 import hashlib
 import random
 
+from quizzes.csvio import MAX_STUDENTS
 from quizzes.model import Question, Quiz
 from quizzes.templates import DIFFICULTIES, TEMPLATES
 
 DEFAULT_QUESTIONS = len(TEMPLATES)
+
+# Limits that keep `quiz generate` to seconds and its answer key well under the 200 MiB that
+# `quiz grade` reads (about 1 KB of key per question variant): beyond them a request is a
+# typo, not a quiz. MAX_STUDENTS (a roster's length) is in csvio.
+MAX_VARIANTS = 1000
+MAX_QUESTIONS = 100
+MAX_TOTAL = 100_000  # questions x (variants or students)
 
 
 def _digest(*parts) -> bytes:
@@ -51,6 +59,8 @@ def plan(questions: int, difficulty: str = "medium",
         raise ValueError(f"unknown template {unknown[0]!r}; known: {', '.join(TEMPLATES)}")
     if questions < 1:
         raise ValueError(f"questions must be >= 1, got {questions}")
+    if questions > MAX_QUESTIONS:
+        raise ValueError(f"questions must be at most {MAX_QUESTIONS}, got {questions:,}")
     levels = parse_difficulty(difficulty)
     width = max(2, len(str(questions)))
     return [(f"q{k + 1:0{width}d}", names[k % len(names)], levels[k % len(levels)])
@@ -71,6 +81,17 @@ def build_quiz(seed, variants: int | None = None, roster: list[dict] | None = No
     if roster is None:
         if not variants or variants < 1:
             raise ValueError(f"variants must be >= 1, got {variants}")
+        if variants > MAX_VARIANTS:
+            raise ValueError(f"variants must be at most {MAX_VARIANTS}, got {variants:,}")
+    elif len(roster) > MAX_STUDENTS:
+        raise ValueError(f"{len(roster):,} students; at most {MAX_STUDENTS:,} are supported")
+    copies = variants if roster is None else len(roster)
+    if questions * copies > MAX_TOTAL:
+        who = "variants" if roster is None else "students"
+        raise ValueError(f"{questions} questions x {copies:,} {who} = "
+                         f"{questions * copies:,} question variants; at most {MAX_TOTAL:,} "
+                         f"are supported: ask for fewer questions or {who}")
+    if roster is None:
         width = max(3, len(str(variants)))
         for slot, template, level in slots:
             for v in range(1, variants + 1):

@@ -284,3 +284,268 @@ def test_two_mistakes_made_together_are_named():
     assert mistakes.BY_ID["size_no_plus_one"].description in text
     assert mistakes.BY_ID["memory_bytes"].description in text
     assert result["questions"]["pair"]["mistakes"] == {"size_no_plus_one+memory_bytes": 1}
+
+
+# --- review fixes: --plot checked up front, inputs that are not files, bad keys ----------
+
+def _sample_key(tmp_path):
+    entries = _entries(seed=3, variants=2)
+    key = tmp_path / "key.json"
+    key.write_text("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]\n")
+    resp = tmp_path / "resp.csv"
+    _write_csv(resp, [["student", "question", "response"]] +
+               [["ann", e["id"], _spell(e["answer"])] for e in entries[::2]])
+    return entries, key, resp
+
+
+def _one_line_error(capsys, *words):
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "Traceback" not in captured.err and len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+    return captured
+
+
+@pytest.mark.parametrize("plot, words", [
+    ("missing/x.png", "does not exist"), ("m.xyz", "unsupported file type"),
+    ("afile/x.png", "is a file, not a folder"), ("adir", "is a folder")])
+def test_bad_plot_is_refused_before_grading(tmp_path, capsys, plot, words):
+    _, key, resp = _sample_key(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    assert main(["quiz", "grade", str(resp), "--key", str(key), "--plot",
+                 str(tmp_path / plot)]) == 2
+    captured = _one_line_error(capsys, "--plot", words)
+    assert captured.out == ""
+    assert not (tmp_path / "adir.png").exists() and not list((tmp_path / "adir").iterdir())
+
+
+def test_plot_that_fails_late_keeps_the_report(tmp_path, capsys, monkeypatch):
+    import quizzes.plots
+
+    def fail(result, path):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(quizzes.plots, "plot_mistakes", fail)
+    _, key, resp = _sample_key(tmp_path)
+    for extra in ([], ["--json"]):
+        assert main(["quiz", "grade", str(resp), "--key", str(key), *extra,
+                     "--plot", str(tmp_path / "m.pdf")]) == 2
+        captured = _one_line_error(capsys, "No space left", "scores above are complete")
+        if extra:
+            assert json.loads(captured.out)["students"][0]["student"] == "ann"
+        else:
+            assert captured.out.startswith("ann: ")
+
+
+def test_plot_in_another_format(tmp_path, capsys):
+    _, key, resp = _sample_key(tmp_path)
+    assert main(["quiz", "grade", str(resp), "--key", str(key), "--plot",
+                 str(tmp_path / "m.svg")]) == 0
+    assert f"plot: {tmp_path / 'm.svg'}" in capsys.readouterr().out
+    assert b"<svg" in (tmp_path / "m.svg").read_bytes()[:500]
+
+
+@pytest.mark.parametrize("which", ["responses", "key"])
+@pytest.mark.parametrize("bad, words", [
+    ("/dev/zero", "not a regular file"), ("DIR", "is a folder"), ("MISSING", "no such file"),
+    ("HUGE", "too large")])
+def test_inputs_that_are_not_small_files_are_refused(tmp_path, capsys, monkeypatch, which,
+                                                      bad, words):
+    import cnnlab.paths
+
+    _, key, resp = _sample_key(tmp_path)
+    path = {"DIR": str(tmp_path), "MISSING": str(tmp_path / "nope"), "HUGE": None}.get(bad, bad)
+    if bad == "HUGE":  # the limit lowered to the other file's size; this one padded past it
+        limit = max(key.stat().st_size, resp.stat().st_size)
+        monkeypatch.setattr(cnnlab.paths, "MAX_INPUT_BYTES", limit)
+        target = resp if which == "responses" else key
+        with open(target, "a") as fh:
+            fh.write("\n" * (limit + 1))
+        path = str(target)
+    args = [path, "--key", str(key)] if which == "responses" else [str(resp), "--key", path]
+    assert main(["quiz", "grade", *args]) == 2
+    _one_line_error(capsys, f"{path}: cannot read: {words}")
+    with pytest.raises(QuizInputError, match="cannot read"):
+        (read_responses(path, Lookup(_entries(seed=3, variants=2))) if which == "responses"
+         else read_key(path))
+
+
+def _key_with(tmp_path, change):
+    entries = _entries(seed=4, variants=1)
+    change(entries[1])
+    key = tmp_path / "key.json"
+    key.write_text("[\n" + ",\n".join(json.dumps(e) for e in entries) + "\n]\n")
+    return entries, key
+
+
+def _set(field, value):
+    def change(e):
+        e[field] = value
+    return change
+
+
+def _set_asked(**asked):
+    def change(e):
+        e["asked"] = {**e["asked"], **asked}
+    return change
+
+
+@pytest.mark.parametrize("change, words", [
+    (_set("tolerance", -1), "'tolerance' must be a finite number >= 0, got -1"),
+    (_set("tolerance", float("nan")), "'tolerance' must be a finite number >= 0"),
+    (_set("tolerance", float("inf")), "'tolerance' must be a finite number >= 0"),
+    (_set("tolerance", "0.5"), "'tolerance' must be a finite number >= 0"),
+    (_set("tolerance", True), "'tolerance'"),
+    (_set("answer", "banana"), "'answer' must be a finite number or a list of integers"),
+    (_set("answer", None), "'answer' must be"),
+    (_set("answer", float("nan")), "'answer' must be"),
+    (_set("answer", float("-inf")), "'answer' must be"),
+    (_set("answer", 10 ** 400), "'answer' must be"),
+    (_set("answer", [64, 1.5, 2]), "'answer' must be"),
+    (_set("answer", []), "'answer' must be"),
+    (_set("answer", False), "'answer' must be"),
+    (_set("answer", {"C": 3}), "'answer' must be"),
+    (_set_asked(layer=99, field="colour"), "'asked' names layer 99"),
+    (_set_asked(layer=-1), "'asked' names layer -1"),
+    (_set_asked(layer="0"), "'asked' names layer '0'"),
+    (_set_asked(layer=None), "needs a 'layer' index"),
+    (_set("asked", {"layer": 0}), "'asked' needs a 'field'"),
+    (_set("asked", "flops"), "'asked' needs a 'field'"),
+    (_set("id", 5), "'id' must be a non-empty string, got 5"),
+    (_set("id", ""), "'id' must be a non-empty string"),
+    (_set("student", ["s1"]), "'student' must be a string or null"),
+    (_set("question", ["q"]), "'question' must be a non-empty string"),
+    (_set("template", {"a": 1}), "'template' must be a non-empty string"),
+    (_set("layers", [1, 2]), "'layers' must be a list of objects"),
+    (_set("layers", {"type": "conv"}), "'layers' must be a list of objects"),
+    (_set("input_shape", ["3", 32, 32]), "'input_shape' must be a list of integers"),
+    (_set("extra", [1]), "'extra' must be an object"),
+    (_set("prompt", None), "'prompt' must be a string"),
+])
+def test_bad_key_entries_are_refused(tmp_path, capsys, change, words):
+    entries, key = _key_with(tmp_path, change)
+    name = entries[1]["id"]
+    where = "key.json line 3: entry 2" + (f" (id {name!r})" if isinstance(name, str)
+                                           and name else "")
+    with pytest.raises(QuizInputError) as err:
+        read_key(key)
+    assert where in str(err.value) and words in str(err.value), str(err.value)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 300
+    resp = tmp_path / "r.csv"
+    resp.write_text("student,question,response\n")
+    assert main(["quiz", "grade", str(resp), "--key", str(key)]) == 2
+    _one_line_error(capsys, where, words)
+
+
+def test_shape_answer_must_match_the_asked_field(tmp_path):
+    entries = _entries(seed=4, variants=1)
+    shape = next(i for i, e in enumerate(entries) if e["asked"]["field"] == "output_shape")
+    number = next(i for i, e in enumerate(entries) if e["asked"]["field"] == "params")
+    for i, answer, words in ((shape, 42, "needs a shape"), (number, [1, 2, 3], "needs a number")):
+        changed = json.loads(json.dumps(entries))
+        changed[i]["answer"] = answer
+        key = tmp_path / "key.json"
+        key.write_text(json.dumps(changed))
+        with pytest.raises(QuizInputError, match=words):
+            read_key(key)
+
+
+def test_hand_written_key_with_a_field_the_calculator_does_not_know(tmp_path):
+    """Graded against its answer, with no diagnosis, and never a crash on odd layers."""
+    entries = [
+        {"id": "depth", "prompt": "How many conv layers?", "input_shape": [3, 32, 32],
+         "layers": [{"type": "conv", "out_channels": 8, "kernel": 3}] * 2,
+         "asked": {"layer": None, "field": "depth"}, "answer": 2, "tolerance": 0},
+        {"id": "odd", "prompt": "params?", "input_shape": [3, 10 ** 30, 32],
+         "layers": [{"type": "conv", "out_channels": "many", "kernel": 10 ** 40},
+                    {"type": "fc"}], "asked": {"layer": 0, "field": "params"},
+         "answer": 5, "tolerance": 0.5, "extra": {"shortcut": 7}},
+        {"id": "huge", "prompt": "memory?", "input_shape": [10 ** 200, 10 ** 200, 10 ** 200],
+         "layers": [{"type": "conv", "out_channels": 10 ** 300, "kernel": 1}],
+         "asked": {"layer": 0, "field": "memory_kb"}, "answer": 1.5, "tolerance": 0},
+    ]
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps(entries))
+    key_entries = read_key(key)
+    assert score_one(key_entries[0], "2")["correct"]
+    for e in key_entries:
+        r = score_one(e, "7")
+        assert r["correct"] is False and r["mistake"] is None
+
+
+def test_empty_key_says_so(tmp_path, capsys):
+    key = tmp_path / "key.json"
+    key.write_text("[]\n")
+    with pytest.raises(QuizInputError, match="key.json: the key is empty"):
+        read_key(key)
+    resp = tmp_path / "r.csv"
+    resp.write_text("student,question,response\nann,q01,3\n")
+    assert main(["quiz", "grade", str(resp), "--key", str(key)]) == 2
+    _one_line_error(capsys, "key is empty")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" + "1" * 5000 + "]", "not valid JSON"), ("[" * 100_000, "not valid JSON")])
+def test_key_json_that_python_cannot_load(tmp_path, text, words):
+    key = tmp_path / "key.json"
+    key.write_text(text)
+    with pytest.raises(QuizInputError, match=words):
+        read_key(key)
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_every_generated_key_loads(tmp_path, template):
+    """Keys of every template at every difficulty, with and without a roster, pass the
+    key checks; and grading their own answers gives full marks."""
+    roster = [{"id": f"s{i}", "name": ""} for i in range(3)]
+    for difficulty in (*DIFFICULTIES, "mixed"):
+        for kwargs in ({"variants": 6}, {"roster": roster}):
+            quiz = build_quiz(f"k-{difficulty}", questions=3, difficulty=difficulty,
+                              templates=[template], **kwargs)
+            key = tmp_path / "key.json"
+            key.write_text(key_json(quiz))
+            entries = read_key(key)
+            assert len(entries) == len(quiz.questions)
+            for e in entries:
+                assert score_one(e, _spell(e["answer"]))["correct"], e["id"]
+
+
+def test_generated_files_with_roster_and_multiple_choice_load(tmp_path):
+    from pathlib import Path
+
+    from quizzes.generate import generate
+
+    sample_roster = Path(__file__).resolve().parent.parent / "quizzes" / "samples" / "roster.csv"
+
+    for roster in (None, sample_roster):
+        for choices in (False, True):
+            out = generate(tmp_path / f"{roster is None}{choices}", "mc",
+                           variants=None if roster else 4, roster_path=roster,
+                           questions=12, difficulty="mixed", all_choices=choices)
+            assert len(read_key(out["key"])) == len(out["quiz"].questions)
+
+
+def test_canvas_student_who_left_everything_blank_scores_zero(tmp_path, capsys):
+    quiz = build_quiz("blank", variants=1, questions=2)
+    key = tmp_path / "key.json"
+    key.write_text(key_json(quiz))
+    header = ["name", "id", "sis_id", "section", "submitted", "attempt"]
+    header += [h for i, q in enumerate(quiz.questions) for h in (f"{70 + i}: {q.prompt}", "1")]
+    header += ["n correct", "n incorrect", "score"]
+    answers = [_spell(list(q.answer) if isinstance(q.answer, tuple) else q.answer)
+               for q in quiz.questions]
+    rows = [header,
+            ["Ada", "1", "", "", "", "1", answers[0], "1", answers[1], "1", "2", "0", "2"],
+            ["Bob", "2", "", "", "", "1", "", "", " ", "", "0", "0", "0"]]
+    canvas = tmp_path / "canvas.csv"
+    _write_csv(canvas, rows)
+    result = grade(read_key(key), read_responses(canvas, Lookup(read_key(key))))
+    by = {s["student"]: s for s in result["students"]}
+    assert list(by) == ["1", "2"]
+    assert (by["1"]["score"], by["2"]["score"], by["2"]["possible"]) == (2, 0, 2)
+    assert all(a["response"] is None and not a["correct"] for a in by["2"]["answers"])
+    assert result["questions"]["q01"]["correct_rate"] == 0.5
+    assert main(["quiz", "grade", str(canvas), "--key", str(key)]) == 0
+    text = capsys.readouterr().out
+    assert "2: 0/2\n  q01: no answer\n  q02: no answer" in text

@@ -3,6 +3,7 @@ depend only on the seed and their id."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -144,3 +145,103 @@ def test_markdown_sections_and_answer_sheet(tmp_path):
     quiz_part, sheet = text.split("# Answer sheet")
     for q in out["quiz"].questions:
         assert q.id in quiz_part and q.id in sheet
+
+
+# --- review fixes: --out checked first, limits, empty --templates, device files ---------
+
+def _one_line_error(capsys, *words):
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "Traceback" not in captured.err and len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.mark.parametrize("out, words", [
+    ("afile", "is a file, not a folder"), ("afile/sub", "cannot create the folder"),
+    ("/proc/nope", "cannot create the folder")])
+def test_generate_bad_out_is_one_line(tmp_path, capsys, out, words):
+    (tmp_path / "afile").write_text("keep me")
+    target = out if out.startswith("/") else str(tmp_path / out)
+    assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", target]) == 2
+    _one_line_error(capsys, f"--out {target}", words)
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_generate_read_only_out(tmp_path, capsys, monkeypatch):
+    # Root may write into a read-only folder, and these machines run as root: the folder is
+    # made unwritable for the check itself (os.access), which is what it consults.
+    from cnnlab import paths
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    monkeypatch.setattr(paths.os, "access", lambda path, mode: Path(path) != ro)
+    assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", str(ro)]) == 2
+    _one_line_error(capsys, f"--out {ro}", "not writable")
+    assert list(ro.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--variants", "99999999999999"], "--variants must be 1 to 1000"),
+    (["--variants", "1001"], "--variants must be 1 to 1000"),
+    (["--variants", "0"], "--variants must be 1 to 1000"),
+    (["--variants", "1", "--questions", "100000000"], "--questions must be 1 to 100,"),
+    (["--variants", "1", "--questions", "101"], "--questions must be 1 to 100,"),
+    (["--variants", "1", "--templates", ""], "--templates is empty"),
+    (["--variants", "1", "--templates", " , "], "--templates is empty"),
+    (["--roster", "/dev/zero"], "/dev/zero: cannot read: not a regular file"),
+    (["--roster", "MISSING"], "cannot read: no such file"),
+])
+def test_generate_limits_and_empty_lists(tmp_path, capsys, args, words):
+    args = [a.replace("MISSING", str(tmp_path / "nope.csv")) for a in args]
+    assert main(["quiz", "generate", "--seed", "1", *args, "--out", str(tmp_path / "q")]) == 2
+    _one_line_error(capsys, words)
+    assert not (tmp_path / "q").exists()  # refused before any folder is made
+
+
+def test_limits_in_the_library_and_the_help(tmp_path, capsys):
+    import cnnlab.commands.quiz as command
+    from quizzes import csvio, variants
+
+    assert (command.MAX_VARIANTS, command.MAX_QUESTIONS, command.MAX_STUDENTS,
+            command.MAX_TOTAL) == (variants.MAX_VARIANTS, variants.MAX_QUESTIONS,
+                                   csvio.MAX_STUDENTS, variants.MAX_TOTAL)
+    with pytest.raises(SystemExit):
+        main(["quiz", "generate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "1 to 1000" in text and "1 to 100 " in text and "20,000 students" in text
+    with pytest.raises(ValueError, match="at most 1000"):
+        build_quiz(1, variants=10 ** 12)
+    with pytest.raises(ValueError, match="at most 100,"):
+        plan(10 ** 8)
+    roster = [{"id": f"s{i}", "name": ""} for i in range(variants.MAX_TOTAL // 50 + 1)]
+    with pytest.raises(ValueError, match="question variants; at most 100,000"):
+        build_quiz(1, roster=roster, questions=50)
+    with pytest.raises(ValueError, match="students; at most 20,000"):
+        build_quiz(1, roster=roster * 11, questions=1)
+    big = tmp_path / "big.csv"
+    big.write_text("id\n" + "".join(f"s{i}\n" for i in range(csvio.MAX_STUDENTS + 1)))
+    with pytest.raises(QuizInputError, match="big.csv: 20,001 students; at most 20,000"):
+        read_roster(big)
+    assert main(["quiz", "generate", "--seed", "1", "--roster", str(big),
+                 "--out", str(tmp_path / "q")]) == 2
+    _one_line_error(capsys, "20,001 students")
+    ok = tmp_path / "ok.csv"
+    ok.write_text("id\n" + "".join(f"s{i}\n" for i in range(2001)))
+    assert main(["quiz", "generate", "--seed", "1", "--roster", str(ok), "--questions", "50",
+                 "--out", str(tmp_path / "q")]) == 2
+    _one_line_error(capsys, "50 questions x 2,001 students = 100,050 question variants")
+
+
+def test_generate_write_failure_is_one_line(tmp_path, capsys, monkeypatch):
+    """A folder that root can write but the user cannot, or a disk that fills up: the
+    writers' OSError becomes the one-line error."""
+    import quizzes.generate
+
+    def refuse(quiz, path, *args):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(quizzes.generate, "write_qti", refuse)
+    out = tmp_path / "q"
+    assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", str(out)]) == 2
+    _one_line_error(capsys, f"--out {out}: cannot write {out / 'quiz.qti.zip'}",
+                    "Permission denied")
