@@ -3,7 +3,6 @@ depend only on the seed and their id."""
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 
