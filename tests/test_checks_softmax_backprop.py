@@ -39,7 +39,7 @@ def test_mistake_is_caught_and_named(mistake):
     _, question, module, replacements, phrase = mistake
     messages = question_failures(question, mutated(module, replacements))
     assert messages, "the mistake passed every check of its question"
-    assert phrase in messages[0], messages[0]
+    assert any(phrase in m for m in messages), messages
 
 
 @pytest.mark.parametrize("harmless", softmax_mistakes.HARMLESS,

@@ -463,13 +463,15 @@ def small_params(seed: int) -> dict:
     return make_params(SGD_D, SGD_H, SGD_C, seed, dtype=torch.float32)
 
 
+# Every tensor of these checks has an explicit dtype: the notebook sets float64 as torch's
+# default, and under `otter run` the checks share the notebook's process.
 def identical_examples_data():
     """X: ONE example repeated SAME_N times (so every minibatch, of any size, has that
     example's gradient), and a validation set of other examples."""
     g = torch.Generator().manual_seed(21)
-    X = torch.randn(1, SGD_D, generator=g).repeat(SAME_N, 1)
+    X = torch.randn(1, SGD_D, generator=g, dtype=torch.float32).repeat(SAME_N, 1)
     y = torch.full((SAME_N,), 2, dtype=torch.int64)
-    X_val = torch.randn(30, SGD_D, generator=g)
+    X_val = torch.randn(30, SGD_D, generator=g, dtype=torch.float32)
     y_val = torch.randint(0, SGD_C, (30,), generator=g)
     return [X, y, X_val, y_val]
 
@@ -542,9 +544,9 @@ def check_train_two_layer_sgd_steps(env):
 
 def distinct_examples_data():
     g = torch.Generator().manual_seed(5)
-    X = torch.randn(ONE_N, SGD_D, generator=g) * 1.5
+    X = torch.randn(ONE_N, SGD_D, generator=g, dtype=torch.float32) * 1.5
     y = torch.arange(ONE_N) % SGD_C
-    X_val = torch.randn(10, SGD_D, generator=g) * 1.5
+    X_val = torch.randn(10, SGD_D, generator=g, dtype=torch.float32) * 1.5
     y_val = torch.randint(0, SGD_C, (10,), generator=g)
     return [X, y, X_val, y_val]
 
