@@ -146,9 +146,10 @@ def _divergence(got: dict, want: dict, names: list[str], rtol: float, block: boo
 
 
 def check_outputs(env, s: dict, sizes: list[tuple[int, int]], dtype=torch.float64,
-                  channels: int = 3, batch: int = 2, block: bool = False) -> None:
+                  channels: int = 3, batch: int = 2, block: bool = False,
+                  running_var: tuple[float, float] = (0.5, 1.5)) -> None:
     what = f"`{describe(s)}`"
-    ref_model = reference_model(REFERENCE, s, SEED, dtype)
+    ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)
     g = torch.Generator().manual_seed(SEED + 1)
     inputs = [torch.randn(batch, channels, h, w, generator=g, dtype=dtype) for h, w in sizes]
     rtol = RTOL[dtype]
@@ -171,7 +172,7 @@ def check_outputs(env, s: dict, sizes: list[tuple[int, int]], dtype=torch.float6
         if err > rtol:
             # Trace the input that failed: another size may pass (a ceil_mode pool differs
             # only where a window overhangs).
-            ref_model = reference_model(REFERENCE, s, SEED, dtype)
+            ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)
             names = traced_names(ref_model)
             want_t = forward_all(ref_model, [x], "the reference", names, 60)
             try:
@@ -258,9 +259,12 @@ def check_vgg_structure(env):
 
 def check_vgg_outputs(env):
     check_outputs(env, spec("vgg11", num_classes=10), [(32, 32), (64, 48)], dtype=torch.float32)
-    # float64 for the batch-norm net: at float32's tolerance a BatchNorm eps of 1e-4 instead
-    # of torchvision's 1e-5 is barely visible; at float64's it is plain.
-    check_outputs(env, spec("VGG", VGG_SMALL, num_classes=10, batch_norm=True), [(40, 56)])
+    # Small running variances for the batch-norm net: with variances near 1 a BatchNorm eps
+    # of 1e-4 instead of torchvision's 1e-5 hides under float32's tolerance; near 0.03 it
+    # shows plainly. (float64 would show it too, but VGG's float64 classifier alone is
+    # 800 MB, past the grading's memory budget.)
+    check_outputs(env, spec("VGG", VGG_SMALL, num_classes=10, batch_norm=True), [(40, 56)],
+                  dtype=torch.float32, running_var=(0.01, 0.05))
 
 
 def _check_expansion(env, cls: str, want: int) -> None:

@@ -297,10 +297,13 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
 
 # --- the reference side ----------------------------------------------------------------------
 
-def randomize_(model: nn.Module, seed: int) -> nn.Module:
+def randomize_(model: nn.Module, seed: int,
+               running_var: tuple[float, float] = (0.5, 1.5)) -> nn.Module:
     """Fill every parameter and buffer with seeded random values, BatchNorm's running
     statistics, scale and shift included, so that a mistake that changes no parameter (a
-    misplaced ReLU, a missing add, a wrong pool) changes the outputs."""
+    misplaced ReLU, a missing add, a wrong pool) changes the outputs. Small `running_var`
+    values make BatchNorm's eps matter (shallow networks only: each BatchNorm then scales
+    its input up)."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform_(t, low, high):
@@ -313,7 +316,9 @@ def randomize_(model: nn.Module, seed: int) -> nn.Module:
                     list(module.named_buffers(recurse=False)):
                 if not t.is_floating_point():
                     t.zero_()
-                elif name == "running_var" or (is_norm and name == "weight"):
+                elif name == "running_var":
+                    uniform_(t, *running_var)
+                elif is_norm and name == "weight":
                     uniform_(t, 0.5, 1.5)
                 elif name == "running_mean" or (is_norm and name == "bias"):
                     uniform_(t, -0.3, 0.3)
@@ -325,12 +330,13 @@ def randomize_(model: nn.Module, seed: int) -> nn.Module:
     return model
 
 
-def reference_model(namespace, spec: dict, seed: int, dtype=torch.float64) -> nn.Module:
+def reference_model(namespace, spec: dict, seed: int, dtype=torch.float64,
+                    running_var: tuple[float, float] = (0.5, 1.5)) -> nn.Module:
     """The reference's `spec`, materialised on the CPU with randomized weights."""
     with torch.device("meta"):
         model = build(namespace, spec)
     model = model.to(dtype).to_empty(device="cpu")
-    return randomize_(model, seed).eval()
+    return randomize_(model, seed, running_var).eval()
 
 
 def traced_names(model: nn.Module) -> list[str]:
