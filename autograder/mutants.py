@@ -247,6 +247,10 @@ SOURCE_MUTANTS += [
     _m(ARCH, "resnet34_ignores_num_classes", "resnet34 does not pass num_classes on",
        ('return ResNet(*RESNET_LAYOUTS["resnet34"], num_classes=num_classes)',
         'return ResNet(*RESNET_LAYOUTS["resnet34"])')),
+    _m(ARCH, "basic_bn_momentum_keras", "BasicBlock's first BatchNorm with Keras's "
+       "momentum=0.99 (PyTorch counts it the other way: 0.01)",
+       ("self.bn1 = nn.BatchNorm2d(out_channels)",
+        "self.bn1 = nn.BatchNorm2d(out_channels, momentum=0.99)")),
     _m(ARCH, "vgg_bn_eps", "VGG's BatchNorm with eps=1e-4 instead of torchvision's 1e-5",
        ("layers.append(nn.BatchNorm2d(v))", "layers.append(nn.BatchNorm2d(v, eps=1e-4))")),
     _m(ARCH, "alexnet_pool1_ceil_mode", "AlexNet's first max pool with ceil_mode=True (the "

@@ -147,3 +147,13 @@ def test_probes_are_installed_into_a_sandbox_that_cannot_import_the_autograder()
     checks.check_bottleneck_outputs(env)
     probes = student["__cnnlab_probes__"]
     assert probes["StudentTimeout"] is not torch_utils.StudentTimeout  # the fallback ran
+
+
+def test_batchnorm_eps_shows_in_the_outputs_too():
+    """Past the structure check (a BatchNorm of the student's own making, say), a wrong eps
+    still changes the batch-norm VGG's outputs beyond float32's tolerance: its running
+    variances are drawn small."""
+    env = mutated(arch_mistakes.REF, [("layers.append(nn.BatchNorm2d(v))",
+                                       "layers.append(nn.BatchNorm2d(v, eps=1e-4))")])
+    message = failure(checks.check_vgg_outputs, env)
+    assert message is not None and "different outputs" in message and "features.1" in message

@@ -103,6 +103,19 @@ def compare_structure(got: dict, want: dict, what: str) -> None:
     if sorted(p for _, p in got["dropout"]) != sorted(p for _, p in want["dropout"]):
         raise AssertionError(f"{what}: its nn.Dropout layers differ from torchvision's: the "
                              "classifier has two, each with p=0.5 (they act only in train())")
+    want_bn = {name: (eps, momentum) for name, eps, momentum in want.get("batchnorm", [])}
+    for name, eps, momentum in got.get("batchnorm", []):
+        if name not in want_bn:
+            continue  # a BatchNorm torchvision does not have shows in the keys above
+        want_eps, want_momentum = want_bn[name]
+        if momentum != want_momentum:
+            raise AssertionError(
+                f"{what}: BatchNorm `{name}` has momentum {momentum}, torchvision's has "
+                f"{want_momentum} (PyTorch's momentum weighs the new batch: its 0.1 is "
+                f"Keras's 0.9); leave nn.BatchNorm2d's default")
+        if eps != want_eps:
+            raise AssertionError(f"{what}: BatchNorm `{name}` has eps {eps:g}, torchvision's "
+                                 f"has {want_eps:g}; leave nn.BatchNorm2d's default")
     n, m = got["num_params"], want["num_params"]
     if not exact_int(n) or n != m:
         raise AssertionError(f"{what} has {n:,} parameters, {'more' if n > m else 'fewer'} "

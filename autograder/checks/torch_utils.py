@@ -172,6 +172,11 @@ def structure(model: nn.Module) -> dict:
         "dropout": [(name, float(m.p)) for name, m in model.named_modules()
                     if isinstance(m, nn.Dropout)],
         "conv_strides": strides,
+        # eps and momentum change what BatchNorm computes (eval outputs, the running
+        # statistics a training step leaves) without changing any shape
+        "batchnorm": [(name, float(m.eps), None if m.momentum is None else float(m.momentum))
+                      for name, m in model.named_modules()
+                      if isinstance(m, nn.modules.batchnorm._BatchNorm)],
     }
 
 

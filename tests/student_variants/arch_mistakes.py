@@ -120,9 +120,17 @@ MISTAKES += [
      "resnet101(num_classes=10)"),
     ("vgg_bn_eps_1e-4", "vgg",
      [("layers.append(nn.BatchNorm2d(v))", "layers.append(nn.BatchNorm2d(v, eps=1e-4))")],
-     "different outputs"),
+     "eps 0.0001"),
     ("alexnet_pool1_ceil_mode", "alexnet",
      [("nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 64 x 27 x 27",
        "nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),   # N x 64 x 27 x 27")],
      "131x163"),
+]
+
+# BatchNorm's momentum changes no shape and no eval output, only the running statistics a
+# training step leaves: the structure check compares it (Keras's 0.99 is PyTorch's 0.01).
+MISTAKES += [
+    ("resnet_bn_momentum_keras", "basic_block",
+     [("self.bn1 = nn.BatchNorm2d(out_channels)", "self.bn1 = nn.BatchNorm2d(out_channels, momentum=0.99)")],
+     "momentum"),
 ]
