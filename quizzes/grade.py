@@ -72,32 +72,28 @@ def _entry_value(entry):
     return tuple(a) if isinstance(a, list) else a
 
 
-def mistake_values(entry) -> list[tuple[str, object]]:
-    """[(mistake id, value)] for this key entry, recomputed from its layers."""
-    cached = entry.get("_wrong")
+def _cached(entry, slot: str, compute) -> list[tuple[str, object]]:
+    """`compute(input_shape, layers, asked, extra, tolerance)` for this key entry, kept in
+    `entry[slot]`; [] for an entry the calculator cannot redo (no diagnosis then)."""
+    cached = entry.get(slot)
     if cached is None:
         try:
-            cached = calculator.wrong_values(entry["input_shape"], entry["layers"],
-                                             entry["asked"], entry.get("extra"),
-                                             entry["tolerance"])
+            cached = compute(entry["input_shape"], entry["layers"], entry["asked"],
+                             entry.get("extra"), entry["tolerance"])
         except _CANNOT_REDO:
-            cached = []  # a key entry the calculator cannot redo: no diagnosis
-        entry["_wrong"] = cached
+            cached = []
+        entry[slot] = cached
     return cached
+
+
+def mistake_values(entry) -> list[tuple[str, object]]:
+    """[(mistake id, value)] for this key entry, recomputed from its layers."""
+    return _cached(entry, "_wrong", calculator.wrong_values)
 
 
 def pair_mistake_values(entry) -> list[tuple[str, object]]:
     """[("id1+id2", value)]: two catalogued mistakes made together (calculator.pair_values)."""
-    cached = entry.get("_pairs")
-    if cached is None:
-        try:
-            cached = calculator.pair_values(entry["input_shape"], entry["layers"],
-                                            entry["asked"], entry.get("extra"),
-                                            entry["tolerance"])
-        except _CANNOT_REDO:
-            cached = []
-        entry["_pairs"] = cached
-    return cached
+    return _cached(entry, "_pairs", calculator.pair_values)
 
 
 def diagnose(entry, value) -> str | None:

@@ -17,6 +17,7 @@ from quizzes.grade import (Lookup, grade, parse_number, parse_shape, read_respon
                            score_one)
 from quizzes.templates import DIFFICULTIES, TEMPLATES
 from quizzes.variants import build_quiz
+from cli_asserts import one_line_error
 
 
 def _entries(seed=0, variants=4, difficulty="mixed"):
@@ -298,15 +299,6 @@ def _sample_key(tmp_path):
     return entries, key, resp
 
 
-def _one_line_error(capsys, *words):
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert "Traceback" not in captured.err and len(err.splitlines()) == 1, err
-    for w in words:
-        assert w in err, err
-    return captured
-
-
 @pytest.mark.parametrize("plot, words", [
     ("missing/x.png", "does not exist"), ("m.xyz", "unsupported file type"),
     ("afile/x.png", "is a file, not a folder"), ("adir", "is a folder")])
@@ -316,7 +308,7 @@ def test_bad_plot_is_refused_before_grading(tmp_path, capsys, plot, words):
     (tmp_path / "adir").mkdir()
     assert main(["quiz", "grade", str(resp), "--key", str(key), "--plot",
                  str(tmp_path / plot)]) == 2
-    captured = _one_line_error(capsys, "--plot", words)
+    captured = one_line_error(capsys, "--plot", words)
     assert captured.out == ""
     assert not (tmp_path / "adir.png").exists() and not list((tmp_path / "adir").iterdir())
 
@@ -331,7 +323,7 @@ def test_plot_that_fails_late_keeps_the_report(tmp_path, capsys, monkeypatch):
     for extra in ([], ["--json"]):
         assert main(["quiz", "grade", str(resp), "--key", str(key), *extra,
                      "--plot", str(tmp_path / "m.pdf")]) == 2
-        captured = _one_line_error(capsys, "No space left", "scores above are complete")
+        captured = one_line_error(capsys, "No space left", "scores above are complete")
         if extra:
             assert json.loads(captured.out)["students"][0]["student"] == "ann"
         else:
@@ -365,7 +357,7 @@ def test_inputs_that_are_not_small_files_are_refused(tmp_path, capsys, monkeypat
         path = str(target)
     args = [path, "--key", str(key)] if which == "responses" else [str(resp), "--key", path]
     assert main(["quiz", "grade", *args]) == 2
-    _one_line_error(capsys, f"{path}: cannot read: {words}")
+    one_line_error(capsys, f"{path}: cannot read: {words}")
     with pytest.raises(QuizInputError, match="cannot read"):
         (read_responses(path, Lookup(_entries(seed=3, variants=2))) if which == "responses"
          else read_key(path))
@@ -435,7 +427,7 @@ def test_bad_key_entries_are_refused(tmp_path, capsys, change, words):
     resp = tmp_path / "r.csv"
     resp.write_text("student,question,response\n")
     assert main(["quiz", "grade", str(resp), "--key", str(key)]) == 2
-    _one_line_error(capsys, where, words)
+    one_line_error(capsys, where, words)
 
 
 def test_shape_answer_must_match_the_asked_field(tmp_path):
@@ -482,7 +474,7 @@ def test_empty_key_says_so(tmp_path, capsys):
     resp = tmp_path / "r.csv"
     resp.write_text("student,question,response\nann,q01,3\n")
     assert main(["quiz", "grade", str(resp), "--key", str(key)]) == 2
-    _one_line_error(capsys, "key is empty")
+    one_line_error(capsys, "key is empty")
 
 
 @pytest.mark.parametrize("text, words", [

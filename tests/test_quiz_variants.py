@@ -13,6 +13,7 @@ from quizzes.csvio import QuizInputError, read_roster
 from quizzes.export_key import key_entry
 from quizzes.generate import generate
 from quizzes.variants import build_quiz, parse_difficulty, plan
+from cli_asserts import one_line_error
 
 SAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "quizzes" / "samples" / "roster.csv"
 FILES = ("quiz.qti.zip", "quiz.md", "answer_key.json")
@@ -148,14 +149,6 @@ def test_markdown_sections_and_answer_sheet(tmp_path):
 
 # --- review fixes: --out checked first, limits, empty --templates, device files ---------
 
-def _one_line_error(capsys, *words):
-    captured = capsys.readouterr()
-    err = captured.err.strip()
-    assert "Traceback" not in captured.err and len(err.splitlines()) == 1, err
-    for w in words:
-        assert w in err, err
-
-
 @pytest.mark.parametrize("out, words", [
     ("afile", "is a file, not a folder"), ("afile/sub", "cannot create the folder"),
     ("/proc/nope", "cannot create the folder")])
@@ -163,7 +156,7 @@ def test_generate_bad_out_is_one_line(tmp_path, capsys, out, words):
     (tmp_path / "afile").write_text("keep me")
     target = out if out.startswith("/") else str(tmp_path / out)
     assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", target]) == 2
-    _one_line_error(capsys, f"--out {target}", words)
+    one_line_error(capsys, f"--out {target}", words)
     assert (tmp_path / "afile").read_text() == "keep me"
 
 
@@ -176,7 +169,7 @@ def test_generate_read_only_out(tmp_path, capsys, monkeypatch):
     ro.mkdir()
     monkeypatch.setattr(paths.os, "access", lambda path, mode: Path(path) != ro)
     assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", str(ro)]) == 2
-    _one_line_error(capsys, f"--out {ro}", "not writable")
+    one_line_error(capsys, f"--out {ro}", "not writable")
     assert list(ro.iterdir()) == []
 
 
@@ -194,7 +187,7 @@ def test_generate_read_only_out(tmp_path, capsys, monkeypatch):
 def test_generate_limits_and_empty_lists(tmp_path, capsys, args, words):
     args = [a.replace("MISSING", str(tmp_path / "nope.csv")) for a in args]
     assert main(["quiz", "generate", "--seed", "1", *args, "--out", str(tmp_path / "q")]) == 2
-    _one_line_error(capsys, words)
+    one_line_error(capsys, words)
     assert not (tmp_path / "q").exists()  # refused before any folder is made
 
 
@@ -224,12 +217,12 @@ def test_limits_in_the_library_and_the_help(tmp_path, capsys):
         read_roster(big)
     assert main(["quiz", "generate", "--seed", "1", "--roster", str(big),
                  "--out", str(tmp_path / "q")]) == 2
-    _one_line_error(capsys, "20,001 students")
+    one_line_error(capsys, "20,001 students")
     ok = tmp_path / "ok.csv"
     ok.write_text("id\n" + "".join(f"s{i}\n" for i in range(2001)))
     assert main(["quiz", "generate", "--seed", "1", "--roster", str(ok), "--questions", "50",
                  "--out", str(tmp_path / "q")]) == 2
-    _one_line_error(capsys, "50 questions x 2,001 students = 100,050 question variants")
+    one_line_error(capsys, "50 questions x 2,001 students = 100,050 question variants")
 
 
 def test_generate_write_failure_is_one_line(tmp_path, capsys, monkeypatch):
@@ -242,5 +235,5 @@ def test_generate_write_failure_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(quizzes.generate, "write_qti", refuse)
     out = tmp_path / "q"
     assert main(["quiz", "generate", "--seed", "1", "--variants", "1", "--out", str(out)]) == 2
-    _one_line_error(capsys, f"--out {out}: cannot write {out / 'quiz.qti.zip'}",
+    one_line_error(capsys, f"--out {out}: cannot write {out / 'quiz.qti.zip'}",
                     "Permission denied")
