@@ -196,13 +196,37 @@ def _kill_tree(pid: int) -> None:
             pass
 
 
+# Jupyter kernels that fail to start say so in these words. It happens now and then when
+# several kernels start at once (two picks of the same free port race to bind it); it is
+# the grader's hiccup, not the student's, so the run is tried again.
+KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info",
+                         "Kernel didn't respond in")
+KERNEL_START_ATTEMPTS = 3
+
+
 def run_isolated(zip_path: Path, submission: Path, assignment: str, *,
                  timeout: float = DEFAULT_TIMEOUT_S,
                  memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
     """Grade one notebook in a child process with a wall-clock timeout and a memory limit.
 
     Returns {"questions", "total", "possible", "error"}; raises GradingError with the reason
-    when the child does not produce a result. (The one place to harden isolation further.)"""
+    when the child does not produce a result. A kernel that fails to start is retried."""
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            return _run_isolated_once(zip_path, submission, assignment, timeout=timeout,
+                                      memory_bytes=memory_bytes)
+        except GradingError as err:
+            if attempt == KERNEL_START_ATTEMPTS or not any(
+                    words in str(err) for words in KERNEL_START_FAILURES):
+                raise
+            print(f"{submission}: the Jupyter kernel did not start ({err}); trying again",
+                  file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _run_isolated_once(zip_path: Path, submission: Path, assignment: str, *,
+                       timeout: float, memory_bytes: int) -> dict:
+    """One try of run_isolated. (The one place to harden isolation further.)"""
     with tempfile.TemporaryDirectory(prefix="cnnlab_run_") as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "autograder.grade", "--child", str(Path(zip_path).resolve()),

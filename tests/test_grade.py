@@ -207,3 +207,29 @@ def test_feedback_message_keeps_only_the_message():
     message = ("❌ Test case failed\nError at line 12 in test conv_params:\n      check(env)\n"
                "AssertionError: `conv_params(3, 64, 11)` returned 23232: forgot the bias")
     assert grade.feedback_message(message) == "`conv_params(3, 64, 11)` returned 23232: forgot the bias"
+
+
+def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
+    from autograder import grade
+
+    calls = []
+
+    def flaky(zip_path, submission, assignment, *, timeout, memory_bytes):
+        calls.append(submission)
+        if len(calls) < 3:
+            raise grade.GradingError("the grading process failed: RuntimeError: Kernel died "
+                                     "before replying to kernel_info")
+        return {"questions": {}, "total": 0, "possible": 0, "error": None}
+    monkeypatch.setattr(grade, "_run_isolated_once", flaky)
+    assert grade.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)["error"] is None
+    assert len(calls) == 3
+
+    calls.clear()
+
+    def student_failure(zip_path, submission, assignment, *, timeout, memory_bytes):
+        calls.append(submission)
+        raise grade.GradingError("grading did not finish within 5 s (execution timeout)")
+    monkeypatch.setattr(grade, "_run_isolated_once", student_failure)
+    with pytest.raises(grade.GradingError):
+        grade.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)
+    assert len(calls) == 1  # only the kernel's own hiccup is retried
