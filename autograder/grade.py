@@ -259,14 +259,13 @@ def _run_isolated_once(zip_path: Path, submission: Path, assignment: str, *,
 
 # ----------------------------------------------------------------------------- the parent
 
-MAX_NOTEBOOK_BYTES = 200 * 1024**2  # real notebooks are a few MB; /dev/zero is endless
-
-
 def notebook_assignment(path: Path) -> str | None:
     """The assignment Otter Assign wrote into the notebook's metadata, if any (None for
     metadata of any other shape: a student may have edited it)."""
+    from cnnlab.paths import input_problem
+
     path = Path(path)
-    if not path.is_file() or path.stat().st_size > MAX_NOTEBOOK_BYTES:
+    if input_problem(path):
         return None  # validate_submission says why
     nb = json.loads(path.read_text(encoding="utf-8"))
     meta = nb.get("metadata") if isinstance(nb, dict) else None
@@ -281,10 +280,11 @@ def validate_submission(path: Path) -> dict:
         raise GradingError("file not found")
     if path.is_dir():
         raise GradingError("is a directory, not a notebook")
-    if not path.is_file():
-        raise GradingError("not a regular file (a device or a pipe?), not a notebook")
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise GradingError(f"too large for a notebook ({path.stat().st_size / 2**20:,.0f} MiB)")
+    from cnnlab.paths import input_problem  # a device such as /dev/zero, unreadable, huge
+
+    problem = input_problem(path)
+    if problem:
+        raise GradingError(f"{problem}, not a notebook")
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:

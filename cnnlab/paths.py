@@ -63,7 +63,7 @@ def input_problem(path: str | os.PathLike) -> str | None:
     if p.is_dir():
         return "is a folder, not a file"
     if not p.is_file():
-        return "not a regular file"
+        return "not a regular file (a device or a pipe?)"
     if not os.access(p, os.R_OK):
         return "not readable (permission denied)"
     size = p.stat().st_size

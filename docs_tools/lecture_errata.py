@@ -95,9 +95,9 @@ PRINTED = [
 ]
 
 
-def rounded(value: float, divisor: int, digits: int) -> Decimal:
+def rounded(value: float, divisor: int, digits: int, rounding=ROUND_HALF_UP) -> Decimal:
     quantum = Decimal(1).scaleb(-digits)
-    return (Decimal(value) / Decimal(divisor)).quantize(quantum, rounding=ROUND_HALF_UP)
+    return (Decimal(value) / Decimal(divisor)).quantize(quantum, rounding=rounding)
 
 
 def _fmt(value) -> str:
@@ -242,8 +242,7 @@ READINGS = [
      "conv; torchvision's layout, which the course uses, puts it on the 3x3",
      lambda source, rows: _resnet_v1_rows(source)),
     ("the original ResNet's stride placement (as above), conv and fc rows only",
-     lambda source, rows: (_conv_fc(_resnet_v1_rows(source))
-                           if _resnet_v1_rows(source) else None)),
+     lambda source, rows: (_conv_fc(v1) if (v1 := _resnet_v1_rows(source)) else None)),
 ]
 
 # Units as printed: name -> (row field, divisor of the field's value).
@@ -288,6 +287,7 @@ SUMMARIES = [
 ]
 
 
+@functools.lru_cache(maxsize=None)  # several figures per network; nothing edits the rows
 def network_rows(network: str) -> list[dict]:
     if network == "alexnet":
         return cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT, cnn_costs.ALEXNET_LAYERS)
@@ -303,11 +303,11 @@ def _in_unit(rows: list[dict], unit: str) -> float:
 
 
 def _to_printed(value: float, printed: str, rounding) -> Decimal:
-    digits = len(printed.split(".")[1]) if "." in printed else 0
-    return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=rounding)
+    """`value` rounded to the digits `printed` shows."""
+    return rounded(value, 1, len(printed.split(".")[1]) if "." in printed else 0, rounding)
 
 
-def check_summaries() -> tuple[list[list[str]], list[str], int]:
+def check_summaries() -> tuple[list[list[str]], list[tuple[str, str]], int]:
     """(errata rows, (slide, reading) for each one explained, number of figures checked)."""
     errata, explained = [], []
     for slide, figure, network, upto, unit, printed in SUMMARIES:

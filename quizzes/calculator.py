@@ -170,8 +170,8 @@ def pair_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):
     on their own (wrong_values), in different formulas, whose value together is new: what a
     student who makes both gives. Grading asks for these only when no single mistake
     explains an answer."""
-    correct = answer(input_shape, layers, asked, extra)
-    singles = wrong_values(input_shape, layers, asked, extra, tolerance)
+    correct, singles = answer_and_wrong_values(input_shape, layers, asked, extra,
+                                               lambda _: tolerance)
     seen = [correct] + [v for _, v in singles]
     out: list[tuple[str, object]] = []
     ids = [mistake_id for mistake_id, _ in singles]

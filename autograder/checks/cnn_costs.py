@@ -42,6 +42,7 @@ import copy
 import functools
 import inspect
 import math
+import re
 import time
 from typing import Callable
 
@@ -177,8 +178,6 @@ ARGUMENT_SYNONYMS = {
 
 
 def _names_argument(message: str, names: tuple) -> bool:
-    import re
-
     text = " " + re.sub(r"[^a-z0-9]+", " ", message.lower()) + " "
     words = set()
     for name in names:
@@ -186,6 +185,20 @@ def _names_argument(message: str, names: tuple) -> bool:
     # A whole word or phrase, plurals and suffixes allowed ("pad" in "padding", "channels").
     return any(re.search(r"(?<![a-z0-9])" + re.escape(w.replace("_", " ")), text)
                for w in words)
+
+
+def _catching(fn, name: str):
+    """`fn`, returning ("returned", value) or ("raised", error) so an exception is an
+    answer, not a failure; NotImplementedError and timeouts still reach `call`."""
+    def wrapper(*args, **kwargs):
+        try:
+            return "returned", fn(*args, **kwargs)
+        except (NotImplementedError, AssertionError):
+            raise  # not implemented, timeouts, a lost sandbox: `call` words them
+        except Exception as err:  # noqa: BLE001 - the student's error is the answer
+            return "raised", err
+    wrapper.__name__ = name
+    return wrapper
 
 
 def _signature(name: str, args: tuple, kwargs: dict) -> str:
@@ -315,20 +328,7 @@ class _Probe:
         return False
 
     def _catching(self):
-        """The student's function, returning ("returned", value) or ("raised", error) so a
-        ValueError is an answer, not a failure; NotImplementedError and timeouts still reach
-        `call`."""
-        fn = self.fn
-
-        def wrapper(*args, **kwargs):
-            try:
-                return "returned", fn(*args, **kwargs)
-            except (NotImplementedError, AssertionError):
-                raise  # not implemented, timeouts, a lost sandbox: `call` words them
-            except Exception as err:  # noqa: BLE001 - the student's error is the answer
-                return "raised", err
-        wrapper.__name__ = self.name
-        return wrapper
+        return _catching(self.fn, self.name)
 
     # -- running cases ------------------------------------------------------------------
     def cases(self, method: Callable, cases: list) -> None:
@@ -955,15 +955,8 @@ UNKNOWN_LAYER = {"type": "dropout", "name": "drop1"}
 
 def _check_unknown_layer_type(fn) -> None:
     layers = [dict(IMPLICIT_FLATTEN_LAYERS[0]), dict(UNKNOWN_LAYER)]
-
-    def catching(input_shape, layers):
-        try:
-            return "returned", fn(input_shape, layers)
-        except (NotImplementedError, AssertionError):
-            raise
-        except Exception as err:  # noqa: BLE001 - the student's error is the answer
-            return "raised", err
-    outcome, payload = call(catching, IMPLICIT_FLATTEN_INPUT, layers, timeout=TIMEOUT)
+    outcome, payload = call(_catching(fn, "cost_table"), IMPLICIT_FLATTEN_INPUT, layers,
+                            timeout=TIMEOUT)
     if outcome == "raised" and isinstance(payload, (ValueError, KeyError, TypeError)):
         return
     what = (f"raised {type(payload).__name__}" if outcome == "raised"

@@ -97,8 +97,8 @@ def run(args) -> int:
             raise UserError(str(err)) from None
     # A notebook that names an unknown assignment gets its own error line, later; the
     # others are graded.
-    names = [n for n in _assignments_of(args.submissions, args.assignment)
-             if n in known_assignments()]
+    known = known_assignments()
+    names = [n for n in _assignments_of(args.submissions, args.assignment) if n in known]
     build_dir = None  # the sandbox engine needs no build
     if args.engine == "otter" and args.build:
         build_dir = Path(args.build)
@@ -108,8 +108,8 @@ def run(args) -> int:
                                 f"`cnnlab build {name} --out {build_dir}`")
     elif args.engine == "otter":
         build_dir = Path(DEFAULT_BUILD)
-        known = build.discover()
-        for name in [n for n in names if n in known] or known[:1]:
+        masters = build.discover()
+        for name in [n for n in names if n in masters] or masters[:1]:
             try:
                 build.ensure_built(name, build_dir, progress=lambda m: print(m, file=sys.stderr))
             except build.BuildError as err:

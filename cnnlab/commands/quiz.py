@@ -100,9 +100,9 @@ def run_generate(args) -> int:
         parse_difficulty(args.difficulty)
     except ValueError as err:
         raise UserError(str(err)) from None
-    if args.roster is not None and input_problem(args.roster):
-        raise UserError(str(QuizInputError(args.roster, None,
-                                           f"cannot read: {input_problem(args.roster)}")))
+    problem = input_problem(args.roster) if args.roster is not None else None
+    if problem:
+        raise UserError(str(QuizInputError(args.roster, None, f"cannot read: {problem}")))
     output_dir(args.out, "--out")  # before any work; created if needed
     try:
         result = generate(args.out, args.seed, args.variants, args.roster, questions,
