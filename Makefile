@@ -81,7 +81,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 # The grader under the CUDA build of torch, on any machine (no GPU needed): a user-like pip
-# (the package index only) installs torch===$(TORCH_VERSION) (~2.9 GB of wheels; pip's cache
+# (the package index only) installs torch===$(TORCH_VERSION) (~2.7 GB of wheels; pip's cache
 # keeps them), then the project with torch held where it is.
 $(CUDA_STAMP): pyproject.toml
 	python3 -m venv $(CUDA_VENV)

@@ -12,7 +12,8 @@ and fails (BuildError) unless: the hidden tests match the checks registry; the z
 the hidden tests import and installs a CPU torch; the reference notebook scores 100% and the
 blank student notebook 0 on every question, both graded with the zip like a submission; and
 nothing of the solutions, the hidden tests or the instructor packages reached the student
-folder.
+folder. Which torch build the zip's environment.yml would install is said in the progress
+lines, the summary's "torch" and proofs.json's "torch".
 """
 from __future__ import annotations
 
@@ -215,6 +216,9 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
     problems = gradescope.check_zip(zips[0], assignment)
     if problems:
         raise BuildError("the Gradescope zip is incomplete:\n  " + "\n  ".join(problems))
+    torch = gradescope.torch_install(gradescope.pip_requirements(zips[0]))
+    summary["torch"] = torch["text"]
+    _say(progress, assignment, f"the zip's environment installs {torch['text']}")
 
     _say(progress, assignment, "searching the student folder for leaks")
     report = leak_report(master, dest / "student", assignment)
@@ -231,8 +235,8 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
         ref, blank = grade.grade_many([dest / "autograder" / f"{assignment}.ipynb",
                                        dest / "student" / f"{assignment}.ipynb"],
                                       Path(out), assignment, jobs=2)
-        (dest / "proofs.json").write_text(json.dumps({"reference": ref, "blank": blank},
-                                                     indent=2) + "\n")
+        (dest / "proofs.json").write_text(json.dumps({"reference": ref, "blank": blank,
+                                                      "torch": torch}, indent=2) + "\n")
         summary["reference"] = f"{ref['total']:g}/{ref['possible']:g}"
         summary["blank"] = f"{blank['total']:g}/{blank['possible']:g}"
         not_full = {q: r for q, r in ref["questions"].items()
@@ -262,7 +266,8 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
         summary["gradescope"] = {"reference": f"{ref_score:g}/{possible:g}",
                                  "blank": f"{blank_score:g}/{possible:g}"}
         (dest / "proofs.json").write_text(json.dumps(
-            {"reference": ref, "blank": blank, "gradescope": proofs}, indent=2) + "\n")
+            {"reference": ref, "blank": blank, "gradescope": proofs, "torch": torch},
+            indent=2) + "\n")
         if not math.isclose(ref_score, possible, abs_tol=1e-6) or blank_score != 0:
             failing = [t for t in proofs["reference"]["tests"] if t["score"] < t["max_score"]]
             raise BuildError(

@@ -27,6 +27,47 @@ def pip_requirements(zip_path: Path) -> list[str]:
     return []
 
 
+def _option(line: str) -> tuple[str, str] | None:
+    """("--extra-index-url", URL) for a pip line `--extra-index-url URL` (or `=URL`)."""
+    parts = line.replace("=", " ", 1).split() if line.startswith("--") else []
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def torch_install(pip: list[str]) -> dict:
+    """Which torch build pip lines (environment.yml's pip section) would install.
+
+    Returns {"requirement": the torch line or None, "indexes": the --index-url and
+    --extra-index-url values, "build": "cpu" | "cuda" | "unknown", "text": one line, e.g.
+    "torch 2.13.0+cpu from the CPU index (https://download.pytorch.org/whl/cpu)"}."""
+    torch = [line for line in pip if _package(line) == "torch"]
+    indexes = [opt[1] for opt in map(_option, pip)
+               if opt and opt[0] in ("--index-url", "--extra-index-url", "-i")]
+    requirement = torch[0] if torch else None
+    pin = None
+    if requirement and "==" in requirement:
+        pin = requirement.split("==", 1)[1].lstrip("=").strip()
+    if requirement is None:
+        build, text = "unknown", "no torch (the hidden tests need it)"
+    elif pin and pin.endswith("+cpu") and CPU_INDEX in indexes:
+        build, text = "cpu", f"torch {pin} from the CPU index ({CPU_INDEX})"
+    elif pin and pin.endswith("+cpu"):
+        build, text = "cpu", (f"torch {pin}, the CPU build, but no index in the zip serves it "
+                              f"(add --extra-index-url {CPU_INDEX})")
+    else:
+        where = f"the index{'es' if len(indexes) > 1 else ''} {', '.join(indexes)}" if indexes \
+            else "the default index"
+        build, text = "cuda", (f"{requirement} from {where}: the default (CUDA) build, "
+                               "several GB")
+    return {"requirement": requirement, "indexes": indexes, "build": build, "text": text}
+
+
+def _package(line: str) -> str:
+    """The package name of a requirement line (`torch==2.13.0+cpu` -> `torch`)."""
+    for sep in ("==", ">=", "<=", "~=", "!=", "===", ">", "<", "[", ";", " "):
+        line = line.split(sep)[0]
+    return line.strip().lower()
+
+
 def check_zip(zip_path: Path, assignment: str) -> list[str]:
     """Problems with the Gradescope zip of `assignment` (empty when it is fine)."""
     problems = []

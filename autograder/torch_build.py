@@ -76,7 +76,8 @@ def report() -> dict:
             except Exception as err:  # noqa: BLE001
                 info["cuda_error"] = f"{type(err).__name__}: {err}"
         if not info["cuda_available"] and info["cuda_error"] is None:
-            said = [str(w.message).strip().splitlines()[0] for w in caught if str(w.message).strip()]
+            said = [str(w.message).strip().splitlines()[0] for w in caught
+                    if str(w.message).strip()]
             info["cuda_error"] = said[0] if said else "no CUDA device or driver found"
     if info["cuda_available"]:
         try:
