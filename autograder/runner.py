@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import ROOT, Sandbox, SandboxLost, StudentCodeError, RemoteEnv
 
 ASSIGNMENTS_DIR = ROOT / "assignments"
@@ -114,12 +116,15 @@ class NotebookRun:
     cell_timeout: float
     deadline: float | None = None  # time.monotonic() by which the cells must be done
     notes: list[str] = field(default_factory=list)
+    reset_workdir: callable = None
     replay: list[int] = field(default_factory=list)   # indices into cells
     sandbox: Sandbox | None = None
+    layers: list[str] = field(default_factory=list)
 
     def execute(self) -> None:
         self.sandbox = self.make_sandbox()
         self.sandbox.start()
+        self.layers = list(self.sandbox.layers)
         for index, (number, source) in enumerate(self.cells):
             self._run(index, number, source, replaying=False)
 
@@ -145,11 +150,11 @@ class NotebookRun:
             self.notes.append(f"cell {number} was skipped: {err}")
             self._restart()
             return
+        except CellTimedOut:
+            self.notes.append(f"cell {number} did not finish within "
+                              f"{timeout:.3g} s and was skipped")
+            return
         except StudentCodeError as err:
-            if "did not finish" in str(err):
-                self.notes.append(f"cell {number} did not finish within "
-                                  f"{timeout:.3g} s and was skipped")
-                return
             if not replaying:
                 self.notes.append(f"cell {number}: {err}")
         except Exception as err:  # the student's own exception, as Otter would show it
@@ -161,6 +166,8 @@ class NotebookRun:
 
     def _restart(self) -> None:
         self.sandbox.kill()
+        if self.reset_workdir:
+            self.reset_workdir()  # what the lost process left counts against no one
         self.sandbox.start()
         for index in list(self.replay):
             number, source = self.cells[index]
@@ -225,10 +232,15 @@ def failed_record(path, assignment: Assignment, reason: str) -> dict:
             "possible": assignment.possible, "questions": questions, "error": reason}
 
 
-def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = 60.0,
-                   total_timeout: float = 900.0, memory_mb: int = 4096,
-                   private_dirs: list | None = None) -> dict:
-    """The contract's record for one submission; never raises for a bad submission."""
+def _uses_torch(cells) -> bool:
+    return any(re.search(r"\btorch\b", source) for _, source in cells)
+
+
+def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS.cell_s,
+                   total_timeout: float = LIMITS.submission_s, memory_mb: int = LIMITS.memory_mb,
+                   private_dirs: list | None = None, strict: bool = False) -> dict:
+    """The contract's record for one submission; never raises for a bad submission (but
+    raises SandboxUnavailable under `strict` on a machine without every layer)."""
     path = Path(path)
     try:
         cells = notebook_cells(path)
@@ -236,24 +248,47 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = 60.0,
         return failed_record(path, assignment, f"could not grade this submission: {err}")
     start = time.monotonic()
     deadline = start + total_timeout
-    workdir = tempfile.mkdtemp(prefix="cnnlab-grade-")
+    # tmp/work: the sandbox's own folder (read-write, capped); tmp/inbox: the grader's files
+    # for it (read-only there). tmp itself may only be passed through.
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="cnnlab-grade-"))
+    workdir, inbox = os.path.join(tmp, "work"), os.path.join(tmp, "inbox")
+    os.mkdir(workdir, 0o700)
+    os.mkdir(inbox, 0o755)
+    os.chmod(tmp, 0o711)
+    copy = Path(workdir) / path.name
     forbidden = [str(p) for p in (private_dirs or PRIVATE_DIRS)]
-    # Other students' notebooks sit beside this one: none of them is readable either.
+    # Other students' notebooks sit beside this one: none of them is readable either. The
+    # sandbox gets a copy of its own notebook, in its own folder.
     forbidden.append(str(path.resolve().parent))
+    private = [str(ROOT), *forbidden]
+
+    def reset_workdir():
+        for entry in Path(workdir).iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        shutil.copyfile(path, copy)
+
+    reset_workdir()
     # The cells get at most half of the submission's time; the checks get the rest.
-    run = NotebookRun(cells, lambda: Sandbox(workdir, forbidden, memory_mb=memory_mb),
-                      cell_timeout, deadline=start + total_timeout / 2)
+    run = NotebookRun(cells, lambda: Sandbox(workdir, forbidden, memory_mb=memory_mb,
+                                             preload=["torch"] if _uses_torch(cells) else [],
+                                             private=private, strict=strict, inbox=inbox),
+                      cell_timeout, deadline=start + total_timeout / 2,
+                      reset_workdir=reset_workdir)
     try:
         run.execute()
         questions = run_checks(lambda: RemoteEnv(run.sandbox), assignment, deadline,
                                before_each=run.ensure_alive)
     finally:
         if run.sandbox is not None:
-            run.sandbox.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+            run.sandbox.kill()  # and everything of its session: nothing outlives the record
+        shutil.rmtree(tmp, ignore_errors=True)
     total = round(sum(q["score"] for q in questions.values()), 4)
     record = {"submission": str(path), "assignment": assignment.name, "total": total,
-              "possible": assignment.possible, "questions": questions}
+              "possible": assignment.possible, "questions": questions,
+              "sandbox": run.layers}
     if run.notes:
         record["notes"] = run.notes
     return record

@@ -6,12 +6,14 @@ imported here. Student code never runs in this process: calling a proxy sends a 
 the sandbox and brings back plain data only (decoded with torch's restricted unpickler,
 `weights_only=True`, which builds nothing but tensors and builtin containers). Whatever the
 student patches, replaces or fakes, it is inside the sandbox, where no expected value is.
+The sandbox locks itself down with the kernel's help (autograder/lockdown.py) before any
+student code runs; autograder/protocol.py states the protocol and its limits.
 """
 from __future__ import annotations
 
 import builtins
 import importlib
-import io
+import itertools
 import json
 import os
 import pickle
@@ -19,7 +21,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -27,22 +28,22 @@ from pathlib import Path
 
 import torch
 
-from autograder.sandbox_child import Ref
+from autograder import lockdown
+from autograder.protocol import (LIMITS, Ref, SandboxLost, SandboxUnavailable,  # noqa: F401
+                                 CellTimedOut, StudentCodeError, decode)
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_MESSAGE = 512 * 1024 * 1024
 # Classes the grader may treat a student object as, for isinstance(): their own library
 # classes only, never a class the student defined.
 _TRUSTED_MODULES = ("builtins", "torch", "collections", "numpy")
+# When the grader runs as root, each sandbox gets a uid (and gid) of its own from this range,
+# so that two sandboxes are as foreign to each other as to the grader.
+SANDBOX_UID_BASE, SANDBOX_UIDS = 200_000, 800_000
+_sandbox_serial = itertools.count()
 
 
-class StudentCodeError(AssertionError):
-    """Student code failed in a way that is feedback for the student (an AssertionError, so
-    the checks report it like any failed expectation)."""
-
-
-class SandboxLost(StudentCodeError):
-    """The sandbox process ended or stopped answering; it will be restarted."""
+def _sandbox_uid() -> int:
+    return SANDBOX_UID_BASE + (os.getpid() * 64 + next(_sandbox_serial)) % SANDBOX_UIDS
 
 
 def _limits(memory_mb: int | None, file_mb: int):
@@ -54,22 +55,67 @@ def _limits(memory_mb: int | None, file_mb: int):
         files = file_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (LIMITS.open_files, LIMITS.open_files))
         # Writing past the file limit then fails with an error instead of killing us.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     return apply
 
 
-def _watch_memory(process: subprocess.Popen, memory_mb: int, every: float = 0.1) -> None:
-    """Kill the sandbox's process group when its resident memory passes the limit."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    limit = memory_mb * 1024 * 1024
-    while process.poll() is None:
+def _child_environment(workdir: str, threads: int) -> dict:
+    """The sandbox's environment: nothing of the grader's (tokens, paths of other
+    submissions), only what Python, torch and CUDA read."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8"),
+           "HOME": workdir, "TMPDIR": workdir, "MPLCONFIGDIR": workdir,
+           # One thread until the lock-down (Landlock binds the threads that exist then).
+           "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads)}
+    for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE",
+                 "OPENBLAS_L2_SIZE"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _folder_usage(path: str, cap_files: int) -> tuple[int, int]:
+    """(bytes, entries) under `path`; stops counting past `cap_files` entries."""
+    size, count, stack = 0, 0, [path]
+    while stack and count <= cap_files:
         try:
-            with open(f"/proc/{process.pid}/statm") as f:
-                resident = int(f.read().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            return
-        if resident > limit:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    size += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return size, count
+
+
+def _watch(sandbox: "Sandbox", process: subprocess.Popen, every: float = 0.2) -> None:
+    """Ends the sandbox when its temp folder passes its caps, or (on CUDA, where RLIMIT_AS
+    cannot be used) when its resident memory passes the limit; says why in lost_reason."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    memory = sandbox.memory_mb * 1024 * 1024 if sandbox.watch_memory else None
+    while process.poll() is None:
+        reason = None
+        size, count = _folder_usage(sandbox.workdir, LIMITS.workdir_files)
+        if size > LIMITS.workdir_mb * 2**20 or count > LIMITS.workdir_files:
+            reason = (f"your notebook wrote more than its folder may hold "
+                      f"({LIMITS.workdir_mb} MB in at most {LIMITS.workdir_files} files)")
+        elif memory is not None:
+            try:
+                with open(f"/proc/{process.pid}/statm") as f:
+                    if int(f.read().split()[1]) * page > memory:
+                        reason = "your notebook's process used far too much memory"
+            except (OSError, ValueError, IndexError):
+                pass
+        if reason:
+            sandbox.lost_reason = reason
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -82,15 +128,31 @@ class Sandbox:
     """One sandbox process. `request` raises StudentCodeError for anything the student's
     code did (an exception, a timeout, ending the process)."""
 
-    def __init__(self, workdir: str, forbidden_paths: list[str], *, memory_mb: int = 4096,
-                 file_mb: int = 64, rpc_timeout: float = 120.0, threads: int = 1):
-        self.workdir = workdir
+    def __init__(self, workdir: str, forbidden_paths: list[str], *, memory_mb: int = LIMITS.memory_mb,
+                 file_mb: int = LIMITS.file_mb, rpc_timeout: float = 120.0, threads: int = 1,
+                 preload: list[str] | None = None, private: list[str] | None = None,
+                 strict: bool = False, layers=lockdown.LAYERS, inbox: str | None = None):
+        self.workdir = os.path.realpath(workdir)
+        # The grader's files for the sandbox (staged weights): readable there, not writable,
+        # and not counted against the temp folder's cap.
+        self.inbox = os.path.realpath(inbox) if inbox else None
         self.forbidden_paths = [str(p) for p in forbidden_paths]
+        # Covered by the uid layer: the private folders, and every folder holding one.
+        self.private = [str(p) for p in (private if private is not None else forbidden_paths)]
         self.memory_mb, self.file_mb = memory_mb, file_mb
         self.rpc_timeout = rpc_timeout
         self.threads = threads
+        self.preload = list(preload or [])
+        self.strict, self.layers_wanted = strict, tuple(layers)
         self.process: subprocess.Popen | None = None
         self.generation = 0
+        self.layers: list[str] = []
+        self.missing: dict[str, str] = {}
+        self.lost_reason: str | None = None
+        # CUDA reserves far more address space than it uses, so RLIMIT_AS would break it:
+        # on a machine with a GPU, the watchdog measures the resident memory instead.
+        self.gpu = torch.cuda.is_available()
+        self.watch_memory = self.gpu
 
     # -- life cycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -100,31 +162,50 @@ class Sandbox:
             "workdir": self.workdir,
             "forbidden_paths": self.forbidden_paths,
             "forbidden_modules": ["solutions", "autograder", "otter", "cnnlab", "quizzes"],
+            "private": self.private,
+            "inbox": self.inbox,
             "threads": self.threads,
+            "preload": self.preload,
+            "uid": _sandbox_uid() if os.geteuid() == 0 else None,
+            "gpu": self.gpu and "torch" in self.preload,
+            "layers": [layer for layer in self.layers_wanted if layer != "audit"],
         }
-        fd, setup_path = tempfile.mkstemp(prefix="cnnlab-sandbox-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(setup, f)
         bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                      "from autograder.sandbox_child import main; "
-                     f"main({to_child_r}, {from_child_w}, {setup_path!r})")
-        # CUDA reserves far more address space than it uses, so RLIMIT_AS would break it:
-        # on a machine with a GPU, a watchdog measures the resident memory instead.
-        watch = torch.cuda.is_available()
+                     f"sys.path.remove({str(ROOT)!r}); main({to_child_r}, {from_child_w})")
+        self.lost_reason = None
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", bootstrap],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir,
-            preexec_fn=_limits(None if watch else self.memory_mb, self.file_mb), close_fds=True,
+            env=_child_environment(self.workdir, self.threads),
+            preexec_fn=_limits(None if self.watch_memory else self.memory_mb, self.file_mb),
+            close_fds=True,
         )
-        if watch:
-            threading.Thread(target=_watch_memory, args=(self.process, self.memory_mb),
-                             daemon=True).start()
+        threading.Thread(target=_watch, args=(self, self.process), daemon=True).start()
         os.close(to_child_r)
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
         self._recv = Connection(from_child_r, writable=False)
         self.generation += 1
+        self._send.send_bytes(json.dumps(setup).encode())
+        hello = self._reply(LIMITS.start_s, "your notebook's process did not start")
+        hello = hello.get("value") if type(hello) is dict else None
+        if type(hello) is not dict or type(hello.get("layers")) is not list:
+            self.kill()
+            raise SandboxLost("the sandbox did not start")
+        self.layers = [str(x) for x in hello["layers"]]
+        self.missing = {str(k): str(v) for k, v in dict(hello.get("missing") or {}).items()}
+        if self.strict and self.missing_required():
+            self.kill()
+            raise SandboxUnavailable("--strict: this machine cannot give the sandbox "
+                                     + lockdown.status_line([], self.missing_required()))
+
+    def missing_required(self) -> dict[str, str]:
+        """The layers this machine should give and this sandbox lacks (the uid layer is
+        required only of a grader that runs as root)."""
+        return {k: v for k, v in self.missing.items()
+                if k in self.layers_wanted and (k != "uid" or os.geteuid() == 0)}
 
     @property
     def alive(self) -> bool:
@@ -138,6 +219,7 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        _reap_session(self.process.pid)
         for conn in (self._send, self._recv):
             conn.close()
         self.process = None
@@ -156,33 +238,50 @@ class Sandbox:
         timeout = self.rpc_timeout if timeout is None else timeout
         try:
             self._send.send_bytes(pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL))
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self._lost(None)
+        return self._decode_reply(self._reply(timeout, f"your code did not finish within "
+                                                       f"{timeout:g} s"))
+
+    def _reply(self, timeout: float, late: str):
+        """The next reply, decoded as plain data; at most LIMITS.reply_bytes, read only
+        after its length is known."""
+        try:
             if not self._recv.poll(timeout):
                 self.kill()
-                raise SandboxLost(f"your code did not finish within {timeout:g} s")
-            data = self._recv.recv_bytes(MAX_MESSAGE)
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            try:
-                code = self.process.wait(timeout=2) if self.process else None
-            except subprocess.TimeoutExpired:
-                code = None
-            self.kill()
-            raise SandboxLost(_ended(code)) from None
+                raise SandboxLost(self.lost_reason or late)
+            data = self._recv.recv_bytes(LIMITS.reply_bytes)
+        except OSError as err:
+            if "bad message length" in str(err):
+                self.kill()
+                raise SandboxLost("your code returned a value too large to grade (over "
+                                  f"{LIMITS.reply_bytes // 2**20} MB)") from None
+            self._lost(err)
+        except EOFError as err:
+            self._lost(err)
         except BaseException:
             # Interrupted (e.g. by a check's time limit): the sandbox is mid-call, so end it.
             self.kill()
             raise
         try:
-            reply = _decode(data)
+            return decode(data)
         except Exception:
             self.kill()
             raise SandboxLost("your notebook's process sent back something unreadable") from None
-        return self._decode_reply(reply)
+
+    def _lost(self, err):
+        try:
+            code = self.process.wait(timeout=2) if self.process else None
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        raise SandboxLost(self.lost_reason or _ended(code)) from None
 
     def _decode_reply(self, reply):
         if not isinstance(reply, dict):
             raise SandboxLost("your notebook's process sent back something unreadable")
         if reply.get("__timeout__"):
-            raise StudentCodeError("the cell did not finish in time")
+            raise CellTimedOut("the cell did not finish in time")
         if "__error__" in reply:
             raise _as_exception(reply)
         if reply.get("__stop__"):
@@ -205,23 +304,18 @@ class Sandbox:
     def autograd_calls(self) -> int:
         return self.request("autograd_calls")
 
-    def output(self) -> dict:
-        return self.request("output")
 
-
-def _as_tuple(obj: dict):
-    if len(obj) == 1 and "__tuple__" in obj and type(obj["__tuple__"]) is list:
-        return tuple(obj["__tuple__"])
-    return obj
-
-
-def _decode(data: bytes):
-    """Both encodings build plain data only: JSON, or torch's restricted unpickler."""
-    if data[:1] == b"J":
-        return json.loads(data[1:], object_hook=_as_tuple)
-    if data[:1] == b"T":
-        return torch.load(io.BytesIO(data[1:]), weights_only=True)
-    raise ValueError("unknown encoding")
+def _reap_session(sid: int) -> None:
+    """Kill whatever is left of a sandbox's session (where no seccomp layer stopped it from
+    starting processes), so that nothing of a submission outlives it."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry)) == sid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
 
 
 def _ended(code) -> str:
@@ -366,8 +460,10 @@ class RemoteEnv:
         the path, for a probe to torch.load(path, mmap=True): large weights cross once,
         through the page cache, instead of being pickled and copied on both sides."""
         self._staged = getattr(self, "_staged", 0) + 1
-        path = os.path.join(self._sandbox.workdir, f".cnnlab-staged-{self._staged}.pt")
+        folder = self._sandbox.inbox or self._sandbox.workdir
+        path = os.path.join(folder, f"staged-{os.getpid()}-{id(self)}-{self._staged}.pt")
         torch.save(tensors, path)
+        os.chmod(path, 0o644)
         return path
 
     def run_in_sandbox(self, source: str, timeout: float = 60.0) -> None:

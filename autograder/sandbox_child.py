@@ -5,32 +5,28 @@ Nothing here is trusted by the grader. Student code runs in this process and may
 anything in it; the grader (autograder/sandbox.py) only ever receives plain data from it
 (ints, floats, strings, tensors, containers of those), decoded with torch's restricted
 unpickler, and compares that data with a reference that lives in the grader's process.
-This process is started with guards the student cannot lift: resource limits set before it
-starts, and an audit hook (sys.addaudithook hooks cannot be removed) that refuses to open
-the hidden tests and the reference, to start programs, to load native code, to signal other
-processes or to open sockets.
+Before the first student cell this process locks itself down (autograder/lockdown.py: a
+uid of its own when the grader is root, Landlock, seccomp), so the kernel refuses what the
+student must not do; the audit hook installed last (sys.addaudithook hooks cannot be
+removed) refuses the same things earlier, with clearer messages. autograder/protocol.py
+states the protocol.
 """
 from __future__ import annotations
 
 import builtins
 import collections
 import io
+import json
 import os
 import pickle
 import re
 import signal
 import sys
 
-MAX_STRING = 10_000
+from autograder import lockdown
+from autograder.protocol import LIMITS, Ref, encode
 
-
-class Ref:
-    """A reference to an object that lives in the sandbox, as the grader sends it back."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, id: int):
-        self.id = id
+MAX_STRING = LIMITS.string_chars
 
 
 class CellTimeout(BaseException):
@@ -48,7 +44,7 @@ class _CappedWriter(io.TextIOBase):
     """sys.stdout/sys.stderr: keeps the first bytes for diagnostics, drops the rest, so a
     notebook that prints 50 MB costs nothing."""
 
-    def __init__(self, limit: int = 65_536):
+    def __init__(self, limit: int = LIMITS.output_kept):
         self.kept, self.limit, self.dropped = [], limit, 0
 
     def writable(self):
@@ -96,17 +92,25 @@ def _install_guards(forbidden: list[str], forbidden_modules: list[str]) -> None:
     libraries = tuple(os.path.realpath(sysconfig.get_paths()[k]) + os.sep
                       for k in ("purelib", "platlib"))
 
+    def importing_torch() -> bool:
+        # torch is imported before the lock-down when the notebook uses it; a notebook that
+        # imports it later (by an obfuscated name) may load torch's own libraries while
+        # that import runs, and nothing else. The kernel layers hold whatever ctypes does.
+        torch = sys.modules.get("torch")
+        return torch is not None and getattr(getattr(torch, "__spec__", None),
+                                             "_initializing", False)
+
     def hook(event, args):
         if event == "ctypes.dlopen":
-            # torch loads its own shared libraries with ctypes when it is first imported;
-            # anything else (libc, the interpreter itself) is refused.
             name = args[0] if args else None
-            if isinstance(name, str) and os.path.realpath(name).startswith(libraries):
+            if importing_torch() and isinstance(name, str) \
+                    and os.path.realpath(name).startswith(libraries):
                 return
             raise PermissionError("the grader does not allow ctypes")
         if event.startswith("ctypes.dlsym"):
             name = getattr(args[0], "_name", None) if args else None
-            if isinstance(name, str) and os.path.realpath(name).startswith(libraries):
+            if importing_torch() and isinstance(name, str) \
+                    and os.path.realpath(name).startswith(libraries):
                 return
             raise PermissionError("the grader does not allow ctypes")
         if event in ("open", "os.listdir", "os.scandir", "glob.glob", "shutil.copyfile",
@@ -190,58 +194,27 @@ def _error(err: BaseException) -> dict:
     return {"__error__": builtin, "type": type(err).__name__, "message": message}
 
 
-class _NeedsTorch(Exception):
-    pass
-
-
-def _jsonable(value):
-    """JSON for replies of plain values (most of them: numbers, shapes, rows), which is much
-    faster to write and to read safely than torch.save; tensors need torch.save."""
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return value
-    if kind is tuple:
-        return {"__tuple__": [_jsonable(v) for v in value]}
-    if kind is list:
-        return [_jsonable(v) for v in value]
-    if kind is dict and all(type(k) is str and not k.startswith("__tuple__") for k in value):
-        return {k: _jsonable(v) for k, v in value.items()}
-    raise _NeedsTorch
-
-
-def _encode(reply) -> bytes:
-    import json
-
-    try:
-        return b"J" + json.dumps(_jsonable(reply)).encode()
-    except (_NeedsTorch, ValueError, RecursionError):
-        pass
-    import torch
-
-    buffer = io.BytesIO()
-    try:
-        torch.save(reply, buffer)
-    except BaseException as err:  # noqa: BLE001
-        buffer = io.BytesIO()
-        torch.save(_error(err), buffer)
-    return b"T" + buffer.getvalue()
-
-
 # --- the request loop ---------------------------------------------------------------------
 
 def _on_alarm(signum, frame):
     raise CellTimeout()
 
 
-def serve(conn, setup: dict) -> None:
-    # ctypes builds `ctypes.pythonapi` when imported, which the guards would refuse later;
-    # torch imports ctypes, so it must be imported (not used) before the guards.
+def _preload(setup: dict) -> None:
+    """What must be imported before the lock-down: ctypes (it builds `ctypes.pythonapi`
+    when imported, which the audit hook would refuse later), dill (torch imports it when
+    installed, and it looks C symbols up on import), and torch where the notebook uses it
+    (its import loads libraries through ctypes; the CUDA build's cuda.pathfinder loads
+    libdl that way)."""
     import ctypes  # noqa: F401
-    try:  # torch imports dill when it is installed; dill looks up C symbols on import
-        import dill  # noqa: F401
-    except ImportError:
-        pass
+    for name in ["dill", *setup.get("preload", [])]:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
 
+
+def serve(conn, setup: dict, hello: dict) -> None:
     env: dict = {"__name__": "__main__", "__builtins__": builtins, "grader": _NoGrader()}
     objects = _Objects()
     autograd_calls = {"n": 0, "watching": False}
@@ -268,6 +241,8 @@ def serve(conn, setup: dict) -> None:
     stdout = _CappedWriter()
     sys.stdout = sys.stderr = stdout
     _install_guards(setup.get("forbidden_paths", []), setup.get("forbidden_modules", []))
+    hello["layers"].append("audit")
+    conn.send_bytes(encode({"value": hello}))
 
     while True:
         try:
@@ -310,8 +285,6 @@ def serve(conn, setup: dict) -> None:
             elif op == "autograd_calls":
                 reply = {"value": autograd_calls["n"]}
                 autograd_calls["n"] = 0
-            elif op == "output":
-                reply = {"value": {"kept": "".join(stdout.kept), "dropped": stdout.dropped}}
             else:
                 reply = {"__error__": "RuntimeError", "type": "RuntimeError",
                          "message": f"unknown request {op!r}"}
@@ -319,26 +292,42 @@ def serve(conn, setup: dict) -> None:
             reply = {"__timeout__": True}
         except BaseException as err:  # noqa: BLE001 - student code may raise anything
             reply = _error(err)
-        conn.send_bytes(_encode(reply))
+        data = encode(reply, _error)
+        if len(data) > LIMITS.reply_bytes:
+            data = encode({"__error__": "ValueError", "type": "ValueError",
+                           "message": f"the value your code returned is too large to grade "
+                                      f"(over {LIMITS.reply_bytes // 2**20} MB)"})
+        conn.send_bytes(data)
 
 
-def main(fd_in: int, fd_out: int, setup_path: str) -> None:
+def main(fd_in: int, fd_out: int) -> None:
     from multiprocessing.connection import Connection
 
-    with open(setup_path, "rb") as f:
-        setup = pickle.load(f)
-    os.unlink(setup_path)
+    # One duplex connection would do, but two one-way pipes keep the fds simple to pass.
+    reader = Connection(fd_in, writable=False)
+    writer = Connection(fd_out, readable=False)
+    setup = json.loads(reader.recv_bytes(LIMITS.reply_bytes))
     # Output the student writes to the real stdout/stderr descriptors goes nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    os.close(devnull)
     os.chdir(setup["workdir"])
-    # One duplex connection would do, but two one-way pipes keep the fds simple to pass.
-    reader = Connection(fd_in, writable=False)
-    writer = Connection(fd_out, readable=False)
+    _preload(setup)
+    policy = lockdown.Policy(workdir=setup["workdir"], private=setup.get("private", []),
+                             inbox=setup.get("inbox"),
+                             uid=setup.get("uid"), gpu=setup.get("gpu", False))
+    layers, missing = lockdown.lock_down(policy, want=setup.get("layers", lockdown.LAYERS))
+    if setup.get("gpu") and "torch" in sys.modules:
+        # CUDA's first use starts threads and reads the driver: done once, under the
+        # kernel layers, before any student code (and before the audit hook).
+        try:
+            sys.modules["torch"].cuda.init()
+        except Exception:  # noqa: BLE001 - the checks then run on the CPU
+            pass
 
     class Duplex:
         recv_bytes = reader.recv_bytes
         send_bytes = writer.send_bytes
 
-    serve(Duplex, setup)
+    serve(Duplex, setup, {"layers": layers, "missing": missing})

@@ -138,8 +138,9 @@ def run(args) -> int:
             failed.append(result)
         if args.json:
             bar.clear()
-            print(json.dumps({k: result[k] for k in ("submission", "assignment", "total",
-                                                     "possible", "questions", "error")}),
+            print(json.dumps({k: result.get(k) for k in ("submission", "assignment", "total",
+                                                         "possible", "questions", "error",
+                                                         "sandbox")}),
                   flush=True)
         else:
             tqdm.write(grade.format_table(result) + "\n", file=sys.stdout)
