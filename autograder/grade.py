@@ -32,8 +32,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
 
-DEFAULT_TIMEOUT_S = 300.0         # a whole submission, wall clock
-DEFAULT_MEMORY_BYTES = 4 * 1024**3  # RLIMIT_AS of the grading process and its kernel
+from autograder.protocol import LIMITS, SandboxUnavailable
+
+DEFAULT_TIMEOUT_S = LIMITS.submission_s            # a whole submission, wall clock
+DEFAULT_MEMORY_BYTES = LIMITS.memory_mb * 1024**2  # RLIMIT_AS of the grading process
 # One notebook cell, wall clock; the kernel is interrupted after it and execution goes on.
 CELL_TIMEOUT_S = float(os.environ.get("CNNLAB_CELL_TIMEOUT", 60))
 # One Otter test case, CPU seconds: public tests are a few literal examples; hidden checks
@@ -317,7 +319,7 @@ def find_autograder(build_dir: Path, assignment: str) -> tuple[Path, dict[str, f
 
 def grade_sandboxed(submission: Path, assignment: str | None = None, *,
                     timeout: float = DEFAULT_TIMEOUT_S,
-                    memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+                    memory_bytes: int = DEFAULT_MEMORY_BYTES, strict: bool = False) -> dict:
     """Grade with the sandboxed runner (autograder/runner.py, docs/security.md): student
     code in a guarded process of its own, the hidden checks and the reference in this one.
     Needs no build. Never raises for a bad submission."""
@@ -343,8 +345,11 @@ def grade_sandboxed(submission: Path, assignment: str | None = None, *,
             except runner.SubmissionError:
                 pass
         return failed_result(name, assignment, points, str(err), time.monotonic() - start)
-    record = runner.grade_notebook(submission, loaded, total_timeout=timeout,
-                                   memory_mb=int(memory_bytes // 1024**2))
+    try:
+        record = runner.grade_notebook(submission, loaded, total_timeout=timeout,
+                                       memory_mb=int(memory_bytes // 1024**2), strict=strict)
+    except SandboxUnavailable as err:
+        return failed_result(name, assignment, loaded.points, str(err), time.monotonic() - start)
     record.setdefault("error", None)
     record["seconds"] = round(time.monotonic() - start, 2)
     return record
@@ -389,7 +394,7 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
                assignment: str | None = None, *, jobs: int = 1,
                timeout: float = DEFAULT_TIMEOUT_S, memory_bytes: int = DEFAULT_MEMORY_BYTES,
                on_result: Callable[[dict], None] | None = None,
-               engine: str = "otter") -> list[dict]:
+               engine: str = "otter", strict: bool = False) -> list[dict]:
     """Grade submissions `jobs` at a time; `on_result` sees each result as soon as it is done.
     Returns the results in the order of `submissions`.
 
@@ -399,7 +404,7 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
     submissions = list(submissions)
     results: list[dict | None] = [None] * len(submissions)
     if engine == "sandbox":
-        kwargs = dict(timeout=timeout, memory_bytes=memory_bytes)
+        kwargs = dict(timeout=timeout, memory_bytes=memory_bytes, strict=strict)
         if jobs <= 1:
             for i, s in enumerate(submissions):
                 results[i] = grade_sandboxed(Path(s), assignment, **kwargs)

@@ -14,7 +14,7 @@ import yaml
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Packages the hidden tests import (besides the files shipped under files/).
-REQUIRED_PIP = ("torch", "hypothesis")
+REQUIRED_PIP = ("torch", "hypothesis", "pyseccomp")
 
 
 def pip_requirements(zip_path: Path) -> list[str]:
@@ -76,6 +76,7 @@ def check_zip(zip_path: Path, assignment: str) -> list[str]:
     for needed in ("run_autograder", "setup.sh", "environment.yml", "otter_config.json",
                    "files/autograder/gradescope_entry.py", "files/autograder/runner.py",
                    "files/autograder/sandbox.py", "files/autograder/sandbox_child.py",
+                   "files/autograder/lockdown.py", "files/autograder/protocol.py",
                    f"files/autograder/checks/{assignment}.py", "files/autograder/checks/common.py",
                    "files/autograder/__init__.py", f"files/solutions/{assignment}.py",
                    "files/solutions/__init__.py"):

@@ -35,7 +35,10 @@ def results_json(record: dict) -> dict:
     if record.get("error"):
         output.append(record["error"])
     output += record.get("notes", [])
+    if record.get("sandbox") is not None:
+        output.append("Sandbox layers: " + (", ".join(record["sandbox"]) or "none"))
     return {"score": record["total"], "tests": tests,
+            "extra_data": {"sandbox": record.get("sandbox")},
             "output": "\n".join(output) or "Graded by cnnlab.",
             "stdout_visibility": "hidden"}
 

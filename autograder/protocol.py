@@ -25,6 +25,7 @@ A grading run, in order:
                                        as {"__handle__": id, "__mro__": [qualified names]}
        {"__error__": builtin base, "type": the student's class name, "message": str}
        {"__timeout__": true}           the cell or call ran past its time
+       {"__refused__": message}        the sandbox will not send the value (too large)
        {"__stop__": true}              StopIteration, for "next"
 
    A missing global is `{"value": {"__missing__": true}}`; a tuple inside JSON is

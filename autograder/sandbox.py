@@ -42,6 +42,15 @@ SANDBOX_UID_BASE, SANDBOX_UIDS = 200_000, 800_000
 _sandbox_serial = itertools.count()
 
 
+def layers_asked_for() -> tuple[str, ...]:
+    """The layers to apply: all of them, unless the instructor's CNNLAB_SANDBOX_LAYERS
+    (e.g. "landlock,audit") names fewer, to try how grading degrades."""
+    asked = os.environ.get("CNNLAB_SANDBOX_LAYERS")
+    if not asked:
+        return lockdown.LAYERS
+    return tuple(x for x in lockdown.LAYERS if x in {a.strip() for a in asked.split(",")})
+
+
 def _sandbox_uid() -> int:
     return SANDBOX_UID_BASE + (os.getpid() * 64 + next(_sandbox_serial)) % SANDBOX_UIDS
 
@@ -131,7 +140,7 @@ class Sandbox:
     def __init__(self, workdir: str, forbidden_paths: list[str], *, memory_mb: int = LIMITS.memory_mb,
                  file_mb: int = LIMITS.file_mb, rpc_timeout: float = 120.0, threads: int = 1,
                  preload: list[str] | None = None, private: list[str] | None = None,
-                 strict: bool = False, layers=lockdown.LAYERS, inbox: str | None = None):
+                 strict: bool = False, layers=None, inbox: str | None = None):
         self.workdir = os.path.realpath(workdir)
         # The grader's files for the sandbox (staged weights): readable there, not writable,
         # and not counted against the temp folder's cap.
@@ -143,7 +152,7 @@ class Sandbox:
         self.rpc_timeout = rpc_timeout
         self.threads = threads
         self.preload = list(preload or [])
-        self.strict, self.layers_wanted = strict, tuple(layers)
+        self.strict, self.layers_wanted = strict, tuple(layers or layers_asked_for())
         self.process: subprocess.Popen | None = None
         self.generation = 0
         self.layers: list[str] = []
@@ -168,7 +177,7 @@ class Sandbox:
             "preload": self.preload,
             "uid": _sandbox_uid() if os.geteuid() == 0 else None,
             "gpu": self.gpu and "torch" in self.preload,
-            "layers": [layer for layer in self.layers_wanted if layer != "audit"],
+            "layers": list(self.layers_wanted),
         }
         bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                      "from autograder.sandbox_child import main; "
@@ -205,7 +214,7 @@ class Sandbox:
         """The layers this machine should give and this sandbox lacks (the uid layer is
         required only of a grader that runs as root)."""
         return {k: v for k, v in self.missing.items()
-                if k in self.layers_wanted and (k != "uid" or os.geteuid() == 0)}
+                if k in lockdown.LAYERS and (k != "uid" or os.geteuid() == 0)}
 
     @property
     def alive(self) -> bool:
@@ -282,6 +291,8 @@ class Sandbox:
             raise SandboxLost("your notebook's process sent back something unreadable")
         if reply.get("__timeout__"):
             raise CellTimedOut("the cell did not finish in time")
+        if "__refused__" in reply:
+            raise StudentCodeError(str(reply["__refused__"]))
         if "__error__" in reply:
             raise _as_exception(reply)
         if reply.get("__stop__"):

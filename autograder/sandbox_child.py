@@ -240,8 +240,11 @@ def serve(conn, setup: dict, hello: dict) -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     stdout = _CappedWriter()
     sys.stdout = sys.stderr = stdout
-    _install_guards(setup.get("forbidden_paths", []), setup.get("forbidden_modules", []))
-    hello["layers"].append("audit")
+    if "audit" in setup.get("layers", ["audit"]):
+        _install_guards(setup.get("forbidden_paths", []), setup.get("forbidden_modules", []))
+        hello["layers"].append("audit")
+    else:
+        hello["missing"]["audit"] = "not asked for"
     conn.send_bytes(encode({"value": hello}))
 
     while True:
@@ -294,9 +297,8 @@ def serve(conn, setup: dict, hello: dict) -> None:
             reply = _error(err)
         data = encode(reply, _error)
         if len(data) > LIMITS.reply_bytes:
-            data = encode({"__error__": "ValueError", "type": "ValueError",
-                           "message": f"the value your code returned is too large to grade "
-                                      f"(over {LIMITS.reply_bytes // 2**20} MB)"})
+            data = encode({"__refused__": f"the value your code returned is too large to "
+                                          f"grade (over {LIMITS.reply_bytes // 2**20} MB)"})
         conn.send_bytes(data)
 
 

@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     parser.add_argument("--engine", choices=("sandbox", "otter"),
                         help="sandbox: cnnlab's guarded grader (the default); otter: `otter "
                              "run` with the Gradescope zip (the default when --build is given)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse to grade unless the sandbox has every layer this machine "
+                             "should give (see `cnnlab doctor`)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per submission, as each finishes")
     parser.add_argument("--csv", metavar="FILE",
@@ -89,6 +92,14 @@ def run(args) -> int:
     args.engine = args.engine or ("otter" if args.build else "sandbox")
     if args.build and args.engine == "sandbox":
         raise UserError("--build is only used by --engine otter; the sandbox needs no build")
+    if args.strict and args.engine != "sandbox":
+        raise UserError("--strict needs the sandbox engine: otter runs student code unguarded")
+    if args.strict:
+        from autograder import doctor, lockdown
+        missing = doctor.missing_layers(doctor.sandbox_report())
+        if missing:
+            raise UserError("--strict: the sandbox lacks " + lockdown.status_line([], missing)
+                            + "; see `cnnlab doctor`")
     from autograder.runner import SubmissionError, known_assignments, load_assignment
     if args.assignment:
         try:
@@ -127,13 +138,29 @@ def run(args) -> int:
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
-        writer.writerow(["submission", "assignment", "total", "possible", *questions, "error"])
+        writer.writerow(["submission", "assignment", "total", "possible", *questions, "error",
+                         "sandbox"])
     bar = tqdm(total=len(args.submissions), desc="grading", unit="nb", file=sys.stderr,
                disable=None)
 
     failed: list[dict] = []
+    warned: list[str] = []
+
+    def warn_about_layers(result: dict) -> None:
+        # Once per run: a record graded with fewer layers than this machine should give.
+        from autograder.lockdown import LAYERS
+        import os
+        if warned or result.get("sandbox") is None or result.get("error"):
+            return
+        lacking = [x for x in LAYERS if x not in result["sandbox"]
+                   and (x != "uid" or os.geteuid() == 0)]
+        if lacking:
+            warned.append(result["submission"])
+            tqdm.write(f"cnnlab grade: warning: the sandbox ran without {', '.join(lacking)} "
+                       "(see `cnnlab doctor`; --strict refuses to grade so)", file=sys.stderr)
 
     def on_result(result: dict) -> None:
+        warn_about_layers(result)
         if result.get("error") and not result["total"]:
             failed.append(result)
         if args.json:
@@ -148,14 +175,14 @@ def run(args) -> int:
             writer.writerow([result["submission"], result["assignment"], result["total"],
                              result["possible"],
                              *[result["questions"].get(q, {}).get("score", "") for q in questions],
-                             result.get("error") or ""])
+                             result.get("error") or "", " ".join(result.get("sandbox") or [])])
             csv_file.flush()
         bar.update(1)
 
     try:
         grade.grade_many(args.submissions, build_dir, args.assignment, jobs=args.jobs,
                          timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
-                         on_result=on_result, engine=args.engine)
+                         on_result=on_result, engine=args.engine, strict=args.strict)
     finally:
         bar.close()
         if csv_file:

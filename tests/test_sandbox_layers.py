@@ -1,0 +1,189 @@
+"""Each kernel layer of the sandbox is really on, and holds on its own (issue 12): the
+kernel's own account of the sandbox process (/proc/self/status), and what each layer alone
+must refuse, with the other layers and the audit hook switched off."""
+import errno
+import os
+
+import pytest
+
+from autograder import doctor, lockdown
+from autograder.protocol import LIMITS
+from autograder.runner import load_assignment, grade_notebook
+from autograder.sandbox import RemoteEnv, Sandbox, StudentCodeError
+from autograder import hostile
+
+ROOT_USER = os.geteuid() == 0
+
+PROBE = r'''
+import errno, os, threading
+def attempt(what):
+    try:
+        what()
+        return "allowed"
+    except OSError as err:
+        return errno.errorcode.get(err.errno, str(err.errno))
+    except Exception as err:
+        return type(err).__name__
+def status():
+    return dict((k, v.strip()) for k, v in
+                (line.split(":", 1) for line in open("/proc/self/status") if ":" in line))
+def read(path):
+    return attempt(lambda: open(path).read())
+def read_via_dirfd(path):
+    return attempt(lambda: os.read(os.open(path.lstrip("/"), os.O_RDONLY,
+                                           dir_fd=os.open("/", os.O_RDONLY)), 10))
+def write(path):
+    return attempt(lambda: open(path, "w").write("x"))
+def fork():
+    def child():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return attempt(child)
+def run_program():
+    return attempt(lambda: os.execv("/bin/true", ["true"]))
+def signal_grader():
+    return attempt(lambda: os.kill(os.getppid(), 0))
+def open_socket():
+    import socket
+    return attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+def thread():
+    out = []
+    t = threading.Thread(target=lambda: out.append(1))
+    t.start(); t.join()
+    return out == [1]
+def grader_cmdline():
+    return read(f"/proc/{os.getppid()}/cmdline")
+'''
+
+
+@pytest.fixture
+def private_file(tmp_path):
+    secret = tmp_path / "private" / "reference.py"
+    secret.parent.mkdir()
+    secret.write_text("ANSWER = 42\n")
+    return str(secret)
+
+
+def probe_sandbox(tmp_path, private_file, layers):
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chmod(tmp_path, 0o711)
+    sandbox = Sandbox(str(work), [str(os.path.dirname(private_file))], layers=layers)
+    sandbox.start()
+    sandbox.exec_cell(PROBE, 30)
+    return sandbox, RemoteEnv(sandbox)
+
+
+def test_every_layer_is_on_and_the_kernel_says_so(tmp_path, private_file):
+    sandbox, env = probe_sandbox(tmp_path, private_file, lockdown.LAYERS)
+    try:
+        expected = ["landlock", "seccomp", "audit"] + (["uid"] if ROOT_USER else [])
+        assert set(expected) <= set(sandbox.layers), sandbox.missing
+        status = env["status"]()
+        assert status["Seccomp"] == "2" and status["NoNewPrivs"] == "1"
+        if ROOT_USER:
+            assert status["Uid"].split()[0] != "0" and status["Gid"].split()[0] != "0"
+            assert status["CapEff"] == "0000000000000000"
+    finally:
+        sandbox.kill()
+
+
+def test_landlock_alone_confines_files(tmp_path, private_file):
+    sandbox, env = probe_sandbox(tmp_path, private_file, ("landlock",))
+    try:
+        assert sandbox.layers == ["landlock"], sandbox.missing
+        assert env["read"](private_file) == "EACCES"
+        assert env["read_via_dirfd"](private_file) == "EACCES"
+        assert env["write"]("/tmp/cnnlab-landlock-probe") == "EACCES"
+        assert env["write"](os.path.join(sandbox.workdir, "mine.txt")) == "allowed"
+        assert env["grader_cmdline"]() in ("EACCES", "ENOENT")
+        assert env["run_program"]() == "EACCES"      # nothing may be executed
+        assert env["signal_grader"]() == "EPERM"     # signals scoped to the sandbox
+        assert env["thread"]() is True
+    finally:
+        sandbox.kill()
+    assert not os.path.exists("/tmp/cnnlab-landlock-probe")
+
+
+def test_seccomp_alone_stops_processes_programs_signals_and_sockets(tmp_path, private_file):
+    sandbox, env = probe_sandbox(tmp_path, private_file, ("seccomp",))
+    try:
+        assert sandbox.layers == ["seccomp"], sandbox.missing
+        assert env["status"]()["Seccomp"] == "2"
+        assert env["fork"]() == "EPERM"
+        assert env["run_program"]() == "EPERM"
+        assert env["signal_grader"]() == "EPERM"
+        assert env["open_socket"]() == "EPERM"
+        assert env["thread"]() is True               # torch needs threads
+    finally:
+        sandbox.kill()
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="the uid layer is used only when grading as root")
+def test_uid_layer_alone_hides_private_folders_and_other_processes(tmp_path, private_file):
+    sandbox, env = probe_sandbox(tmp_path, private_file, ("uid",))
+    try:
+        assert sandbox.layers == ["uid"], sandbox.missing
+        assert env["status"]()["Uid"].split()[0] != "0"
+        assert env["read"](private_file) in ("ENOENT", "EACCES")
+        assert env["grader_cmdline"]() == "ENOENT"    # /proc shows only its own
+        assert env["signal_grader"]() == "EPERM"
+        assert env["write"]("/tmp/cnnlab-uid-probe") == "allowed" or True  # /tmp is 1777
+    finally:
+        sandbox.kill()
+    if os.path.exists("/tmp/cnnlab-uid-probe"):
+        os.unlink("/tmp/cnnlab-uid-probe")
+
+
+def test_without_layers_the_record_says_so_and_strict_refuses(tmp_path, monkeypatch):
+    assignment = load_assignment("cnn_costs")
+    path = hostile.write(hostile.BY_ID["syntax_error"], tmp_path / "nb.ipynb")
+    monkeypatch.setenv("CNNLAB_SANDBOX_LAYERS", "audit")
+    record = grade_notebook(path, assignment)
+    assert record["sandbox"] == ["audit"]
+    assert record["total"] == record["possible"]
+    from autograder.protocol import SandboxUnavailable
+    with pytest.raises(SandboxUnavailable, match="--strict"):
+        grade_notebook(path, assignment, strict=True)
+    report = doctor.sandbox_report()
+    assert set(doctor.missing_layers(report)) >= {"landlock", "seccomp"}
+
+
+def test_doctor_sees_every_layer_hold():
+    report = doctor.sandbox_report()
+    assert doctor.missing_layers(report) == {}, report
+    assert report["seen"]["outside_read"] == "EACCES"
+    assert report["seen"]["seccomp_mode"] == "2"
+
+
+def test_a_huge_reply_is_refused_before_it_is_read(tmp_path):
+    with Sandbox(str(tmp_path), []) as sandbox:
+        sandbox.exec_cell("def f():\n    return list(range(4_000_000))", 30)
+        with pytest.raises(StudentCodeError, match="too large"):
+            RemoteEnv(sandbox)["f"]()
+        assert sandbox.alive  # refused in the sandbox: the process goes on
+
+
+def test_a_forged_huge_length_header_ends_the_sandbox_unread(tmp_path):
+    with Sandbox(str(tmp_path), []) as sandbox:
+        forge = ("import os, re, struct\n"
+                 "fd = int(re.search(rb'main\\((\\d+), (\\d+)\\)', "
+                 "open('/proc/self/cmdline', 'rb').read()).group(2))\n"
+                 "os.write(fd, struct.pack('!i', 2**30) + b'J' * 1000)\n")
+        with pytest.raises(StudentCodeError, match="too large"):
+            sandbox.exec_cell(forge, 30)
+        assert not sandbox.alive
+
+
+def test_a_full_temp_folder_ends_the_cell_with_a_clear_note(tmp_path):
+    assignment = load_assignment("cnn_costs")
+    fill = ("import os\n"
+            f"for i in range({LIMITS.workdir_mb // LIMITS.file_mb + 4}):\n"
+            "    with open(f'blob{i}', 'wb') as f:\n"
+            f"        f.write(b'x' * ({LIMITS.file_mb} * 2**20 - 1))\n")
+    case = hostile.Hostile("fill", "fills its folder", (fill,))
+    record = grade_notebook(hostile.write(case, tmp_path / "nb.ipynb"), assignment)
+    assert record["total"] == record["possible"]
+    assert any("more than its folder may hold" in note for note in record["notes"]), record
