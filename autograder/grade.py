@@ -261,6 +261,23 @@ def _run_isolated_once(zip_path: Path, submission: Path, assignment: str, *,
 
 # ----------------------------------------------------------------------------- the parent
 
+def bound_grader_memory() -> None:
+    """Cap this grading process's own address space (LIMITS.grader_memory_mb), so that no
+    submission makes the grader itself exhaust the machine; skipped where CUDA is used."""
+    import resource
+
+    try:
+        import torch
+        if torch.cuda.is_available():
+            return
+    except Exception:  # noqa: BLE001 - no torch: nothing to skip for
+        pass
+    cap = LIMITS.grader_memory_mb * 1024**2
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft > cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
 def notebook_assignment(path: Path) -> str | None:
     """The assignment Otter Assign wrote into the notebook's metadata, if any (None for
     metadata of any other shape: a student may have edited it)."""
@@ -414,7 +431,7 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs,
+        with ProcessPoolExecutor(max_workers=jobs, initializer=bound_grader_memory,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(grade_sandboxed, Path(s), assignment, **kwargs): i
                        for i, s in enumerate(submissions)}

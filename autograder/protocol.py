@@ -81,6 +81,9 @@ class Limits:
     open_files: int = 256
     # How long the sandbox may take to start and lock itself down.
     start_s: float = 60.0
+    # The grader's own address space (its reference models and staged weights reach ~2 GB
+    # for cnn_architectures); not applied where CUDA is used, which reserves far more.
+    grader_memory_mb: int = 16384
 
 
 LIMITS = Limits()

@@ -70,7 +70,9 @@ def probe_sandbox(tmp_path, private_file, layers):
     work = tmp_path / "work"
     work.mkdir()
     os.chmod(tmp_path, 0o711)
-    sandbox = Sandbox(str(work), [str(os.path.dirname(private_file))], layers=layers)
+    from autograder.sandbox import ROOT
+    sandbox = Sandbox(str(work), [str(os.path.dirname(private_file))], layers=layers,
+                      private=[str(ROOT), str(os.path.dirname(private_file))])
     sandbox.start()
     sandbox.exec_cell(PROBE, 30)
     return sandbox, RemoteEnv(sandbox)
@@ -130,11 +132,16 @@ def test_uid_layer_alone_hides_private_folders_and_other_processes(tmp_path, pri
         assert env["read"](private_file) in ("ENOENT", "EACCES")
         assert env["grader_cmdline"]() == "ENOENT"    # /proc shows only its own
         assert env["signal_grader"]() == "EPERM"
-        assert env["write"]("/tmp/cnnlab-uid-probe") == "allowed" or True  # /tmp is 1777
+        # The project tree is covered: its files (and .git) are not there at all.
+        assert env["read"](os.path.join(str(lockdown_root()), "solutions", "cnn_costs.py")) \
+            in ("ENOENT", "EACCES")
     finally:
         sandbox.kill()
-    if os.path.exists("/tmp/cnnlab-uid-probe"):
-        os.unlink("/tmp/cnnlab-uid-probe")
+
+
+def lockdown_root():
+    from autograder.sandbox import ROOT
+    return ROOT
 
 
 def test_without_layers_the_record_says_so_and_strict_refuses(tmp_path, monkeypatch):

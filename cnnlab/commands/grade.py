@@ -179,6 +179,8 @@ def run(args) -> int:
             csv_file.flush()
         bar.update(1)
 
+    if args.engine == "sandbox" and args.jobs == 1:
+        grade.bound_grader_memory()  # -j N: each worker bounds itself
     try:
         grade.grade_many(args.submissions, build_dir, args.assignment, jobs=args.jobs,
                          timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
