@@ -136,8 +136,9 @@ def test_attack_earns_nothing_and_leaves_nothing(outcome, attack):
     assert record["total"] == 0 and not earned, (
         f"{attack.id} implemented nothing but earned {record['total']} ({earned}) through "
         f"{attack.what}")
-    leaked = [m for m in cases.LEAK_MARKERS
+    leaked = [m for m in (*cases.LEAK_MARKERS, outcome.token)
               for r in record["questions"].values() if m in r["feedback"]]
-    assert not leaked, f"hidden source in {attack.id}'s feedback: {leaked}"
+    assert not leaked, f"hidden source or the grader's environment in {attack.id}'s " \
+                       f"feedback: {leaked}"
     left = [c["path"] for c in outcome.changes if c["attack"] == attack.id]
     assert not left, f"{attack.id} changed {left}"

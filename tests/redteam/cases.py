@@ -446,6 +446,19 @@ ATTACKS: list[Attack] = [
         def fc_params(in_features, out_features, bias=True):
             raise RuntimeError(leak_reference)
     ''')),
+    Attack("grader_environ_in_feedback", "reads /proc/<grader>/environ (dir fd) and raises "
+           "it from graded functions", "the grader's environment (its secrets) in its own "
+           "feedback", _code('''
+        environ = _rt_read(f"/proc/{os.getppid()}/environ").decode(errors="replace")
+        leak = " ".join(v for v in environ.split("\\0") if v.startswith("CNNLAB"))[:400]
+        leak = leak or environ[:400]
+
+        def conv_params(in_channels, out_channels, kernel, bias=True):
+            raise RuntimeError(leak)
+
+        def fc_flops(in_features, out_features):
+            raise RuntimeError(leak)
+    ''')),
     # --- writing outside the temp folder -------------------------------------------------
     Attack("overwrite_classmates", "opens the classmates' notebooks for writing (plainly, "
            "then through a dir fd) and writes an empty notebook", "the classmates score 0",

@@ -214,25 +214,40 @@ def clean_up(changes: list[dict]) -> list[str]:
 
 # ----------------------------------------------------------------------------- processes
 
-def marked_processes(token: str) -> list[dict]:
-    """Live processes whose environment carries this run's marker."""
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _uptime_ticks() -> int:
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def marked_processes(token: str, folder: Path, since: int) -> list[dict]:
+    """Live processes (other than this one) started since `since` (clock ticks after boot)
+    whose environment carries this run's marker, or whose command line or cwd names the
+    run's folder."""
     found = []
     needle = f"{ENV_MARKER}={token}".encode()
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as f:
-                if needle not in f.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{name}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    continue
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except (OSError, IndexError):
+        stat = _read(f"/proc/{name}/stat")
+        fields = stat.rsplit(b")", 1)[1].split() if stat else []
+        if len(fields) < 20 or fields[0] in (b"Z", b"X") or int(fields[19]) < since:
             continue
-        found.append({"pid": int(name), "cmdline": cmdline})
+        cmdline = _read(f"/proc/{name}/cmdline").replace(b"\0", b" ").decode(errors="replace")
+        try:
+            cwd = os.readlink(f"/proc/{name}/cwd")
+        except OSError:
+            cwd = ""
+        if needle in _read(f"/proc/{name}/environ").split(b"\0") \
+                or str(folder) in cmdline or cwd.startswith(str(folder)):
+            found.append({"pid": int(name), "cmdline": cmdline.strip(), "cwd": cwd})
     return found
 
 
@@ -253,6 +268,7 @@ class Outcome:
     left_running: list[dict]
     marked_left_running: list[dict]
     snapshot_sizes: dict[str, int]
+    token: str = ""                          # the run's marker, in the grader's environment
     supervisor: dict = field(default_factory=dict)
     cleaned: list[str] = field(default_factory=list)
 
@@ -311,6 +327,7 @@ def run(folder: Path, attacks=None) -> Outcome:
     before = places.take()
 
     token = uuid.uuid4().hex
+    since = _uptime_ticks() - 1
     env = dict(os.environ, HOME=str(dirs["home"]), **{ENV_MARKER: token})
     command = [sys.executable, "-m", "cnnlab", "grade", "--json", "-j", "2",
                "--assignment", "cnn_costs", *attackers.values(), *classmates.values()]
@@ -322,10 +339,13 @@ def run(folder: Path, attacks=None) -> Outcome:
                                  str(dirs["io"] / "config.json")], cwd=str(dirs["io"]),
                                 stdin=subprocess.DEVNULL, capture_output=True,
                                 timeout=RUN_TIMEOUT_S + GRACE_S + 120)
+    if not (dirs["io"] / "report.json").exists():
+        raise RuntimeError("supervise.py gave no report: "
+                           + supervisor.stderr.decode(errors="replace")[-2000:])
     report = json.loads((dirs["io"] / "report.json").read_text())
     report["supervisor_stderr"] = supervisor.stderr.decode(errors="replace")[-2000:]
 
-    marked = marked_processes(token)
+    marked = marked_processes(token, folder, since)
     for proc in marked:  # processes of this run that escaped the supervisor's tree
         try:
             os.kill(proc["pid"], signal.SIGKILL)
@@ -349,7 +369,7 @@ def run(folder: Path, attacks=None) -> Outcome:
                               for n, p in classmates.items()},
         points=points, changes=changes, left_running=report["left_running"],
         marked_left_running=marked, snapshot_sizes={k: len(v) for k, v in before.items()},
-        supervisor=report, cleaned=cleaned)
+        token=token, supervisor=report, cleaned=cleaned)
 
 
 def shared_outcome(tmp_path_factory) -> Outcome:
