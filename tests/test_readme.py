@@ -404,6 +404,9 @@ def check_promises(c: Command, cwd: Path, run) -> None:
             assert all(m["caught"] for m in json.loads(run.stdout)), where
         else:
             assert re.search(r"(\d+) of \1 mutants caught", run.stdout), run.stdout[-2000:]
+    elif args.command == "doctor":
+        assert run.returncode == 0, (where, run.stdout, run.stderr)
+        assert "every layer is on" in run.stdout and "torch" in run.stdout, where
     else:
         raise AssertionError(f"{where}: no promises known for `cnnlab {args.command}`")
 
