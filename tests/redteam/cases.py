@@ -7,13 +7,16 @@ points of every question (see `knowledge`). A helper prelude (PRELUDE) follows, 
 attack itself.
 
 Every attack is bounded, so that running it against a weak sandbox cannot hose the machine:
-at most ~100 processes (each ends within 20 s), at most ~1.5 GB written in all (in files
-whose names carry the attack's tag, which the harness removes), no signal to anything but
-the grading run's own processes (checked against the run's command line first), and
-nothing planted that would change a later Python run (a planted .pth holds only a comment
-and a path that does not exist; a planted secrets.py re-exports the standard library's).
-Every file an attack creates outside its own folder has TAG_PREFIX and its id in its name,
-or MARKER in its content, so the harness can name the attack and clean up after it.
+at most ~100 processes (each ends within 20 s), about 1.4 GB written in all (1 GB inside its
+own temp folder, 384 MB outside in files whose names carry the attack's tag, which the
+harness removes), no signal to anything but the grading run's own processes (checked
+against the run's command line first), code run in another sandbox or in the grader only
+for this run's own processes (a setup pickle must name this run's folders), and nothing
+planted that would change a later Python run (a planted .pth or sitecustomize.py holds only
+a comment and a path that does not exist; a planted secrets.py re-exports the standard
+library's). Every file an attack creates outside its own folder has TAG_PREFIX and its id
+in its name, or MARKER and its tag in its content, so the harness can name the attack and
+clean up after it.
 """
 from __future__ import annotations
 

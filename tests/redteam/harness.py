@@ -40,13 +40,15 @@ SHARED_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
 
 # ----------------------------------------------------------------------------- snapshots
 
-def _entry(path: str):
+def _entry(path: str, ctime: bool = True):
+    """["file", size, mtime_ns, ctime_ns] (ctime, which no utime() can set back, in the
+    watched places; not in the shared temp folders), ["dir"] or ["link", target]."""
     st = os.lstat(path)
     if os.path.islink(path):
         return ["link", os.readlink(path)]
     if os.path.isdir(path):
         return ["dir"]
-    return ["file", st.st_size, st.st_mtime_ns]
+    return ["file", st.st_size, st.st_mtime_ns] + ([st.st_ctime_ns] if ctime else [])
 
 
 def _is_venv(path: str) -> bool:
@@ -59,7 +61,7 @@ TREE_SKIPPED = (".git", "__pycache__", ".hypothesis")
 
 
 def snapshot_tree(root: Path, skip=TREE_SKIPPED) -> dict[str, list]:
-    """(kind, size, mtime_ns) of every path under root, without TREE_SKIPPED folders and
+    """`_entry` of every path under root, without TREE_SKIPPED folders and
     virtual environments."""
     found: dict[str, list] = {}
     for folder, dirs, files in os.walk(root):
@@ -74,7 +76,7 @@ def snapshot_tree(root: Path, skip=TREE_SKIPPED) -> dict[str, list]:
     return found
 
 
-def snapshot_top(root: Path) -> dict[str, list]:
+def snapshot_top(root: Path, ctime: bool = True) -> dict[str, list]:
     found: dict[str, list] = {}
     try:
         names = os.listdir(root)
@@ -83,7 +85,7 @@ def snapshot_top(root: Path) -> dict[str, list]:
     for name in names:
         path = os.path.join(root, name)
         try:
-            found[path] = _entry(path)
+            found[path] = _entry(path, ctime)
         except OSError:
             pass
     return found
@@ -106,7 +108,7 @@ class Places:
         for name, (mode, path) in self.strict.items():
             shot[name] = snapshot_tree(path) if mode == "tree" else snapshot_top(path)
         for root in self.shared:
-            shot[root] = {p: e for p, e in snapshot_top(Path(root)).items()
+            shot[root] = {p: e for p, e in snapshot_top(Path(root), ctime=False).items()
                           if not any(fnmatch.fnmatch(os.path.basename(p), pattern)
                                      for pattern in SHARED_EXCLUDED)}
         return shot
@@ -200,6 +202,20 @@ def clean_up(changes: list[dict]) -> list[str]:
                 and after[2] == cases.TOUCH_NS and os.path.exists(change["path"]):
             os.utime(change["path"], ns=(before[2], before[2]))
             done.append(change["path"] + " (mtime restored)")
+    # Named semaphores a killed CLI leaves in /dev/shm: added during the run, mapped by no
+    # process any more (a live one maps its own).
+    leaked = [c["path"] for c in added if c["place"] == "/dev/shm"
+              and os.path.basename(c["path"]).startswith("sem.mp-")]
+    if leaked:
+        mapped = b"".join(_read(f"/proc/{pid}/maps") for pid in os.listdir("/proc")
+                          if pid.isdigit())
+        for path in leaked:
+            if os.path.basename(path).encode() not in mapped:
+                try:
+                    os.unlink(path)
+                    done.append(path)
+                except OSError:
+                    pass
     # Files written after the last snapshot (a late writer) carry the tag too.
     for root in SHARED_ROOTS:
         for path in snapshot_top(Path(root)):
