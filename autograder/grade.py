@@ -176,7 +176,19 @@ def _child_main(zip_path: str, submission: str, out_path: str, assignment: str) 
         json.dump(out, f)
 
 
+def _cuda_build() -> bool:
+    """torch's CUDA build reserves ~3.2 GB of address space on import, GPU or not: an
+    address-space limit would break it."""
+    try:
+        import torch
+        return bool(getattr(torch.version, "cuda", None))
+    except Exception:  # noqa: BLE001 - no torch, or a broken one
+        return False
+
+
 def _limit_memory(memory_bytes: int) -> Callable[[], None]:
+    if _cuda_build():
+        return lambda: None  # the wall-clock timeout still ends a runaway
     def preexec():
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -266,12 +278,8 @@ def bound_grader_memory() -> None:
     submission makes the grader itself exhaust the machine; skipped where CUDA is used."""
     import resource
 
-    try:
-        import torch
-        if torch.cuda.is_available():
-            return
-    except Exception:  # noqa: BLE001 - no torch: nothing to skip for
-        pass
+    if _cuda_build():
+        return
     cap = LIMITS.grader_memory_mb * 1024**2
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY or soft > cap:

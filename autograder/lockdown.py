@@ -141,15 +141,21 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     if _libc.unshare(CLONE_NEWNS) != 0:
         raise LayerUnavailable(f"unshare: {os.strerror(ctypes.get_errno())}")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    tops = {h for h in (_hidden_ancestor(p, uid) for p in readable) if h}
-    tops |= {os.path.realpath(p) for p in policy.private if os.path.isdir(p)}
-    # A folder that holds the workdir stays visible (Landlock still keeps its other files).
-    tops = {t for t in tops if not (workdir + os.sep).startswith(t + os.sep)}
+    # The workdir (and the inbox) must stay reachable too, even below a folder of mode 700
+    # (pytest's, a user's own temp folder).
+    exposed = readable + [workdir]
+    tops = {h for h in (_hidden_ancestor(p, uid) for p in exposed) if h}
+    private = {os.path.realpath(p) for p in policy.private if os.path.isdir(p)}
+    # A private folder that holds the workdir stays visible (Landlock keeps its files).
+    tops |= {t for t in private if not (workdir + os.sep).startswith(t + os.sep)}
     tops = sorted(t for t in tops if not any(t.startswith(o + os.sep) for o in tops))
-    stage = os.path.join(workdir, ".cnnlab-mnt")
-    os.makedirs(stage, exist_ok=True)
+    # Stage in a tmpfs of our own namespace, outside every covered folder.
+    stage = "/dev/shm"
+    if not os.path.isdir(stage) or any(stage.startswith(t + os.sep) for t in tops):
+        raise LayerUnavailable("no /dev/shm to stage mounts in")
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k")
     staged = []
-    for path in readable:
+    for path in exposed:
         if any(path.startswith(t + os.sep) for t in tops):
             spot = os.path.join(stage, str(len(staged)))
             if os.path.isdir(path):
@@ -171,7 +177,6 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
         _mount(None, top, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for spot, _ in reversed(staged):
         (os.rmdir if os.path.isdir(spot) else os.unlink)(spot)
-    os.rmdir(stage)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
     os.chown(workdir, uid, uid)
     os.setgroups([])

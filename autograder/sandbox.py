@@ -42,6 +42,10 @@ SANDBOX_UID_BASE, SANDBOX_UIDS = 200_000, 800_000
 _sandbox_serial = itertools.count()
 
 
+def cuda_build() -> bool:
+    return bool(getattr(torch.version, "cuda", None))
+
+
 def layers_asked_for() -> tuple[str, ...]:
     """The layers to apply: all of them, unless the instructor's CNNLAB_SANDBOX_LAYERS
     (e.g. "landlock,audit") names fewer, to try how grading degrades."""
@@ -158,10 +162,11 @@ class Sandbox:
         self.layers: list[str] = []
         self.missing: dict[str, str] = {}
         self.lost_reason: str | None = None
-        # CUDA reserves far more address space than it uses, so RLIMIT_AS would break it:
-        # on a machine with a GPU, the watchdog measures the resident memory instead.
         self.gpu = torch.cuda.is_available()
-        self.watch_memory = self.gpu
+        # The CUDA build reserves far more address space than it uses (3.2 GB on import,
+        # GPU or not), so RLIMIT_AS would break it: there the watchdog measures the
+        # resident memory instead.
+        self.watch_memory = cuda_build()
 
     # -- life cycle --------------------------------------------------------------------
     def start(self) -> None:

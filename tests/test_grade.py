@@ -179,7 +179,8 @@ def test_cli_json_lines_and_csv(out, tmp_path, capsys):
     assert len(lines) == 2
     by_name = {Path(l["submission"]).name: l for l in lines}
     for line in lines:
-        assert set(line) == {"submission", "assignment", "total", "possible", "questions", "error"}
+        assert set(line) == {"submission", "assignment", "total", "possible", "questions", "error",
+                             "sandbox"}
         assert line["assignment"] == A
         for q in line["questions"].values():
             assert set(q) == {"score", "possible", "feedback"}

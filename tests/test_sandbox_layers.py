@@ -194,3 +194,22 @@ def test_a_full_temp_folder_ends_the_cell_with_a_clear_note(tmp_path):
     record = grade_notebook(hostile.write(case, tmp_path / "nb.ipynb"), assignment)
     assert record["total"] == record["possible"]
     assert any("more than its folder may hold" in note for note in record["notes"]), record
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="the uid layer is used only when grading as root")
+def test_a_workdir_below_a_private_folder_stays_usable_under_its_own_uid(tmp_path):
+    """pytest's and many users' temp folders are mode 700: the sandbox's uid could not pass
+    through them to its own folder unless the uid layer re-exposes it."""
+    hidden = tmp_path / "hidden"
+    (hidden / "work").mkdir(parents=True)
+    os.chmod(hidden, 0o700)
+    with Sandbox(str(hidden / "work"), []) as sandbox:
+        assert "uid" in sandbox.layers, sandbox.missing
+        sandbox.exec_cell("import os, tempfile\n"
+                          "def f():\n"
+                          "    with tempfile.NamedTemporaryFile(dir=os.environ['TMPDIR']) as t:\n"
+                          "        t.write(b'x')\n"
+                          "    open(os.path.join(os.environ['HOME'], 'a.txt'), 'w').write('y')\n"
+                          "    return os.getuid()", 30)
+        assert RemoteEnv(sandbox)["f"]() != 0
+    assert (hidden / "work" / "a.txt").read_text() == "y"
