@@ -372,10 +372,10 @@ ATTACKS: list[Attack] = [
     Attack("copy_classmate_via_proc_cmdline", "finds the submissions in /proc/<grader's "
            "parent>/cmdline (read through a dir fd), reads them through a dir fd and runs "
            "their code", "full marks from a classmate's answers", _code('''
-        grader = os.getppid()
-        cli = _rt_ppid_of(grader)
+        parent = os.getppid()
+        cli = _rt_ppid_of(parent)
         found = []
-        for pid in (grader, cli):
+        for pid in (parent, cli):
             for arg in _rt_read(f"/proc/{pid}/cmdline").split(b"\\0"):
                 if arg.endswith(b".ipynb"):
                     path = os.fsdecode(arg)
@@ -383,8 +383,15 @@ ATTACKS: list[Attack] = [
                         path = os.path.join(_rt_readlink(f"/proc/{cli}/cwd"), path)
                     found.append(path)
         _rt_note(f"found {len(found)} notebooks in the command lines")
+
+        def copy(path):
+            raw = _rt_read(path).decode()
+            if '"redteam-attack"' in raw:  # bounded: never run another attack's cell
+                raise ValueError("an attack notebook")
+            return _rt_adopt(_rt_cells(raw))
+
         for path in found:
-            if _rt_try(path, lambda: _rt_adopt(_rt_cells(_rt_read(path).decode()))):
+            if path != K["me"] and _rt_try(path, lambda: copy(path)):
                 break
     ''')),
     Attack("ctypes_site_library_system", "ctypes.CDLL of a shared library inside "
