@@ -347,6 +347,18 @@ def apply_seccomp() -> None:
         raise LayerUnavailable(f"seccomp: {err}") from None
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL when the grader that started us dies; exit now if it already has."""
+    import signal as _signal
+
+    _libc.prctl(PR_SET_PDEATHSIG, int(_signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 # ------------------------------------------------------------------------------- entry
 
 def lock_down(policy: Policy, want=("uid", "landlock", "seccomp")) -> tuple[list[str], dict]:

@@ -38,6 +38,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import select
+import struct
+import time
 from dataclasses import dataclass
 
 # op -> what it does, and its args
@@ -73,6 +77,10 @@ class Limits:
     # One reply: plain results are a few KB; the largest real reply (a model's output
     # batch) well under 1 MB. A 40-million-element list ends the sandbox instead.
     reply_bytes: int = 8 * 1024 * 1024
+    # Values in one reply (list items, dict entries, nested, all counted).
+    reply_items: int = 200_000
+    # Making one reply (building an error's message, encoding): seconds.
+    encode_s: float = 2.0
     # The first bytes of what the notebook prints, kept for diagnosis; the rest dropped.
     output_kept: int = 65_536
     # A string in a reply.
@@ -168,3 +176,34 @@ def decode(data: bytes):
 
         return torch.load(io.BytesIO(data[1:]), weights_only=True)
     raise ValueError("unknown encoding")
+
+
+class ReplyTooLarge(Exception):
+    pass
+
+
+def _read_exactly(fd: int, n: int, deadline: float) -> bytes:
+    chunks, left = [], n
+    while left:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(fd: int, deadline: float, cap: int) -> bytes:
+    """One message in multiprocessing.connection's framing (a 4-byte big-endian length,
+    or -1 and an 8-byte one, then the bytes), read by `deadline` (time.monotonic()) and at
+    most `cap` bytes long: a length header with nothing after it, or a huge one, cannot
+    hold the grader."""
+    size, = struct.unpack("!i", _read_exactly(fd, 4, deadline))
+    if size == -1:
+        size, = struct.unpack("!Q", _read_exactly(fd, 8, deadline))
+    if size < 0 or size > cap:
+        raise ReplyTooLarge
+    return _read_exactly(fd, size, deadline)

@@ -30,7 +30,8 @@ import torch
 
 from autograder import lockdown
 from autograder.protocol import (LIMITS, Ref, SandboxLost, SandboxUnavailable,  # noqa: F401
-                                 CellTimedOut, StudentCodeError, decode)
+                                 CellTimedOut, ReplyTooLarge, StudentCodeError, decode,
+                                 read_message)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Classes the grader may treat a student object as, for isinstance(): their own library
@@ -183,6 +184,7 @@ class Sandbox:
             "uid": _sandbox_uid() if os.geteuid() == 0 else None,
             "gpu": self.gpu and "torch" in self.preload,
             "layers": list(self.layers_wanted),
+            "grader_pid": os.getpid(),
         }
         bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
                      "from autograder.sandbox_child import main; "
@@ -261,17 +263,16 @@ class Sandbox:
         """The next reply, decoded as plain data; at most LIMITS.reply_bytes, read only
         after its length is known."""
         try:
-            if not self._recv.poll(timeout):
-                self.kill()
-                raise SandboxLost(self.lost_reason or late)
-            data = self._recv.recv_bytes(LIMITS.reply_bytes)
-        except OSError as err:
-            if "bad message length" in str(err):
-                self.kill()
-                raise SandboxLost("your code returned a value too large to grade (over "
-                                  f"{LIMITS.reply_bytes // 2**20} MB)") from None
-            self._lost(err)
-        except EOFError as err:
+            data = read_message(self._recv.fileno(), time.monotonic() + timeout,
+                                LIMITS.reply_bytes)
+        except TimeoutError:
+            self.kill()
+            raise SandboxLost(self.lost_reason or late) from None
+        except ReplyTooLarge:
+            self.kill()
+            raise SandboxLost("your code returned a value too large to grade (over "
+                              f"{LIMITS.reply_bytes // 2**20} MB)") from None
+        except (OSError, EOFError) as err:
             self._lost(err)
         except BaseException:
             # Interrupted (e.g. by a check's time limit): the sandbox is mid-call, so end it.

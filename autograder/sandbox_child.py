@@ -161,9 +161,18 @@ class _Objects:
         return value
 
 
-def _plain(value, objects: _Objects, depth: int = 0):
+class _TooLarge(Exception):
+    pass
+
+
+def _plain(value, objects: _Objects, depth: int = 0, budget: list | None = None):
     """Plain data for the grader, or a handle. Exact types only: an int subclass with a
-    rigged __eq__ stays here as a handle."""
+    rigged __eq__ stays here as a handle. At most LIMITS.reply_items values in all, and
+    no tensor over LIMITS.reply_bytes: a 40-million-element list is refused at once."""
+    budget = [LIMITS.reply_items] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
     kind = type(value)
     if value is None or kind in (bool, int, float):
         return value
@@ -176,14 +185,20 @@ def _plain(value, objects: _Objects, depth: int = 0):
     torch = sys.modules.get("torch")  # no tensor can exist before the notebook imports torch
     if torch is not None:
         if kind in (torch.Tensor, torch.nn.Parameter):
+            if value.numel() * value.element_size() > LIMITS.reply_bytes:
+                raise _TooLarge
             return value.detach().cpu().clone().as_subclass(torch.Tensor)
         if kind in (torch.Size, torch.dtype, torch.device):
             return value
     if kind in (list, tuple):
-        return kind(_plain(v, objects, depth + 1) for v in value)
+        if len(value) > budget[0]:
+            raise _TooLarge
+        return kind(_plain(v, objects, depth + 1, budget) for v in value)
     if kind is dict or kind is collections.OrderedDict:
         if all(type(k) is str for k in value):
-            return {k: _plain(v, objects, depth + 1) for k, v in value.items()}
+            if len(value) > budget[0]:
+                raise _TooLarge
+            return {k: _plain(v, objects, depth + 1, budget) for k, v in value.items()}
     return objects.handle(value)
 
 
@@ -194,13 +209,38 @@ def _error(err: BaseException) -> dict:
         message = str(err)[:2000]
     except BaseException:
         message = "(unprintable)"
-    return {"__error__": builtin, "type": type(err).__name__, "message": message}
+    name = str(getattr(type(err), "__name__", "Exception"))
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,79}", name):
+        name = "Exception"  # a class name is shown to people: nothing that is not a name
+    return {"__error__": builtin, "type": name, "message": message}
 
 
 # --- the request loop ---------------------------------------------------------------------
 
 def _on_alarm(signum, frame):
     raise CellTimeout()
+
+
+TOO_LARGE = {"__refused__": f"the value your code returned is too large to grade "
+                           f"(over {LIMITS.reply_bytes // 2**20} MB, or over "
+                           f"{LIMITS.reply_items:,} values)"}
+
+
+def _reply_bytes(reply, error) -> bytes:
+    """The reply's bytes, made under a timer: an exception whose message never ends, or a
+    value that takes forever to encode, costs its own call, not the run."""
+    signal.setitimer(signal.ITIMER_REAL, LIMITS.encode_s)
+    try:
+        if error is not None:
+            reply = _error(error)
+        data = encode(reply, _error)
+    except CellTimeout:
+        data = encode({"__timeout__": True})
+    except BaseException:  # noqa: BLE001
+        data = encode({"__refused__": "your code's value could not be sent to the grader"})
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return data if len(data) <= LIMITS.reply_bytes else encode(TOO_LARGE)
 
 
 def _preload(setup: dict) -> None:
@@ -257,6 +297,7 @@ def serve(conn, setup: dict, hello: dict) -> None:
             return
         op, args = request
         watch_torch()
+        error = None
         try:
             if op == "exec":
                 source, timeout = args
@@ -296,13 +337,12 @@ def serve(conn, setup: dict, hello: dict) -> None:
                          "message": f"unknown request {op!r}"}
         except CellTimeout:
             reply = {"__timeout__": True}
+        except _TooLarge:
+            reply = TOO_LARGE
         except BaseException as err:  # noqa: BLE001 - student code may raise anything
-            reply = _error(err)
-        data = encode(reply, _error)
-        if len(data) > LIMITS.reply_bytes:
-            data = encode({"__refused__": f"the value your code returned is too large to "
-                                          f"grade (over {LIMITS.reply_bytes // 2**20} MB)"})
-        conn.send_bytes(data)
+            reply = None
+            error = err
+        conn.send_bytes(_reply_bytes(reply, error if reply is None else None))
 
 
 def main(fd_in: int, fd_out: int) -> None:
@@ -330,6 +370,10 @@ def main(fd_in: int, fd_out: int) -> None:
             sys.modules["torch"].cuda.init()
         except Exception:  # noqa: BLE001 - the checks then run on the CPU
             pass
+
+    # A sandbox never outlives its grader: killed when the process that started it dies
+    # (set after the uid change, which clears it; and the grader may already be gone).
+    lockdown.die_with_parent(setup["grader_pid"])
 
     class Duplex:
         recv_bytes = reader.recv_bytes

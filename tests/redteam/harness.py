@@ -29,7 +29,8 @@ from redteam import cases
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "cnn_costs"
 CLASSMATES = ("alice", "bob")
-RUN_TIMEOUT_S = float(os.environ.get("CNNLAB_REDTEAM_TIMEOUT", 75))
+# A safety net, not a target: the run takes ~40-70 s on these 2 cores, more beside other tests.
+RUN_TIMEOUT_S = float(os.environ.get("CNNLAB_REDTEAM_TIMEOUT", 300))
 GRACE_S = 6.0   # a process left running gets this long to end (and write) before it is killed
 ENV_MARKER = "CNNLAB_REDTEAM_RUN"
 # Shared temp folders: only additions and changed files count there (other programs use them
@@ -370,11 +371,10 @@ def run(folder: Path, attacks=None) -> Outcome:
 
     after = places.take()
     changes = compare(before, after, places.shared)
-    if any(c["place"] in places.shared and c["attack"] is None for c in changes):
-        time.sleep(3)  # an untagged new entry of a shared folder may be someone else's
-        again = places.take()
-        changes = [c for c in changes if c["place"] not in places.shared or c["attack"]
-                   or c["path"] in again[c["place"]]]
+    # In the machine's shared temp folders only what carries an attack's tag counts: every
+    # attack tags what it writes, and untagged entries there belong to whatever else runs
+    # (other tests under xdist, pip, a log being written).
+    changes = [c for c in changes if c["place"] not in places.shared or c["attack"]]
     cleaned = clean_up(changes)
     return Outcome(
         returncode=report["returncode"], timed_out=report["timed_out"], wall_s=report["wall_s"],
