@@ -52,7 +52,7 @@ CUDA_TESTS := tests/test_sandbox.py tests/test_sandbox_layers.py tests/test_host
               tests/test_grade_sandbox.py tests/test_redteam.py tests/test_correct_samples.py \
               tests/test_grade.py tests/test_demo.py
 
-.PHONY: install test demo bench clean test-cuda-build
+.PHONY: install test demo bench clean test-cuda-build system-packages
 
 install: $(STAMP)
 
@@ -60,6 +60,7 @@ $(STAMP): pyproject.toml
 	@if [ -x $(PY) ] && $(PY) -m autograder.torch_build --expect $(OTHER) >/dev/null 2>&1; then \
 	  echo "$(VENV) holds the $(OTHER) build of torch; recreating it for the $(BUILD) build"; \
 	  rm -rf $(VENV); fi
+	@$(MAKE) --no-print-directory system-packages
 	python3 -m venv $(VENV)
 	rm -f $(VENV)/.installed*
 	$(PY) -m pip install -q --upgrade pip
@@ -70,6 +71,15 @@ $(STAMP): pyproject.toml
 	@$(PY) -m autograder.torch_build --expect $(BUILD) > $(STAMP).tmp || { \
 	  echo "make install: $(VENV) did not end up with the $(BUILD) build of torch asked for" >&2; exit 1; }
 	@mv $(STAMP).tmp $(STAMP) && cat $(STAMP)
+
+# The sandbox's seccomp layer uses the system's libseccomp (Debian's libseccomp2); as root
+# with apt, it is installed when missing, otherwise the install says how to get it (without
+# it the sandbox runs with its other layers, and says so).
+system-packages:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq libseccomp2; \
+	  else echo "make install: libseccomp2 is missing (apt-get install libseccomp2): the sandbox will run without its seccomp layer" >&2; fi; fi
 
 test: install
 	$(PY) -m pytest -n $(JOBS) -q
