@@ -51,5 +51,7 @@ def run(args) -> int:
             print(f"{name}: student notebook {s['student']}\n"
                   f"{' ' * len(name)}  Gradescope zip   {s['zip']}\n"
                   f"{' ' * len(name)}  reference {s['reference']}, blank {s['blank']}, "
-                  f"leaks {s['leaks']} (see leak_report.json)", flush=True)
+                  f"leaks {s['leaks']} (see leak_report.json)"
+                  + (f"\n{' ' * len(name)}  the zip installs {s['torch']}" if s.get("torch") else ""),
+                  flush=True)
     return 0
