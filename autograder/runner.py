@@ -232,8 +232,15 @@ def failed_record(path, assignment: Assignment, reason: str) -> dict:
             "possible": assignment.possible, "questions": questions, "error": reason}
 
 
+# An import of torch (or of torchvision, which imports it) in a cell: torch is then imported
+# before the lock-down. A comment that only mentions torch does not cost a cnn_costs
+# sandbox the ~2 s of importing it.
+_IMPORTS_TORCH = re.compile(r"^[ \t]*(?:from[ \t]+torch\w*\b|import[ \t]+(?:[\w.]+[ \t]*"
+                            r"(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*torch\w*\b)", re.M)
+
+
 def _uses_torch(cells) -> bool:
-    return any(re.search(r"\btorch\b", source) for _, source in cells)
+    return any(_IMPORTS_TORCH.search(source) for _, source in cells)
 
 
 def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS.cell_s,

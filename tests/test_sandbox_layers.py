@@ -213,3 +213,11 @@ def test_a_workdir_below_a_private_folder_stays_usable_under_its_own_uid(tmp_pat
                           "    return os.getuid()", 30)
         assert RemoteEnv(sandbox)["f"]() != 0
     assert (hidden / "work" / "a.txt").read_text() == "y"
+
+
+def test_torch_is_imported_before_the_lock_down_only_where_a_cell_imports_it():
+    from autograder.runner import _uses_torch
+
+    assert _uses_torch([(1, "import numpy as np, torch")])
+    assert _uses_torch([(1, "def f():\n    from torch import nn")])
+    assert not _uses_torch([(1, "# as torch.nn.MaxPool2d does\nx = 'import torch'")])
