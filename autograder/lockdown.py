@@ -139,7 +139,16 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
         raise LayerUnavailable("the grader does not run as root")
     uid, workdir = policy.uid, os.path.realpath(policy.workdir)
     if _libc.unshare(CLONE_NEWNS) != 0:
-        raise LayerUnavailable(f"unshare: {os.strerror(ctypes.get_errno())}")
+        # A container without CAP_SYS_ADMIN (Docker's default): no mount namespace, so the
+        # private folders cannot be covered. The uid is still dropped where everything the
+        # sandbox reads is reachable for it (a hardening, not the whole layer).
+        why = f"no mount namespace ({os.strerror(ctypes.get_errno())})"
+        blocked = sorted({h for h in (_hidden_ancestor(p, uid) for p in readable + [workdir]) if h})
+        if blocked:
+            raise LayerUnavailable(f"{why}, and {blocked[0]} is closed to a uid of its own")
+        _become(uid, workdir)
+        raise LayerUnavailable(f"{why}: runs as uid {uid}, but the private folders are not "
+                               "covered")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     # The workdir (and the inbox) must stay reachable too, even below a folder of mode 700
     # (pytest's, a user's own temp folder).
@@ -178,6 +187,10 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     for spot, _ in reversed(staged):
         (os.rmdir if os.path.isdir(spot) else os.unlink)(spot)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+    _become(uid, workdir)
+
+
+def _become(uid: int, workdir: str) -> None:
     os.chown(workdir, uid, uid)
     os.setgroups([])
     os.setresgid(uid, uid, uid)

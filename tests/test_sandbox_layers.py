@@ -3,6 +3,7 @@ kernel's own account of the sandbox process (/proc/self/status), and what each l
 must refuse, with the other layers and the audit hook switched off."""
 import errno
 import os
+import shutil
 
 import pytest
 
@@ -221,3 +222,21 @@ def test_torch_is_imported_before_the_lock_down_only_where_a_cell_imports_it():
     assert _uses_torch([(1, "import numpy as np, torch")])
     assert _uses_torch([(1, "def f():\n    from torch import nn")])
     assert not _uses_torch([(1, "# as torch.nn.MaxPool2d does\nx = 'import torch'")])
+
+
+@pytest.mark.skipif(not ROOT_USER or not shutil.which("setpriv"),
+                    reason="needs root and util-linux's setpriv")
+def test_a_root_without_mount_namespaces_reports_the_uid_layer_missing():
+    """As in a container without CAP_SYS_ADMIN (Docker's default): the other layers stay
+    on, and the uid layer says why it is missing instead of half-working."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from autograder import doctor; r = doctor.sandbox_report(); "
+            "print(json.dumps([r['layers'], r['missing']]))")
+    done = subprocess.run(["setpriv", "--bounding-set=-sys_admin", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=120, check=True)
+    layers, missing = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"landlock", "seccomp", "audit"} <= set(layers) and "uid" not in layers
+    assert "no mount namespace" in missing["uid"]
