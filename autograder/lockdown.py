@@ -154,7 +154,8 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     # (pytest's, a user's own temp folder).
     exposed = readable + [workdir]
     tops = {h for h in (_hidden_ancestor(p, uid) for p in exposed) if h}
-    private = {os.path.realpath(p) for p in policy.private if os.path.isdir(p)}
+    # ("/" itself is never covered: a notebook graded from the root folder.)
+    private = {os.path.realpath(p) for p in policy.private if os.path.isdir(p)} - {"/"}
     # A private folder that holds the workdir stays visible (Landlock keeps its files).
     tops |= {t for t in private if not (workdir + os.sep).startswith(t + os.sep)}
     tops = sorted(t for t in tops if not any(t.startswith(o + os.sep) for o in tops))
