@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 from autograder import lockdown
 
@@ -39,31 +38,26 @@ def _probe(outside):
 '''
 
 
-def _held(layer: str, seen: dict, root: bool) -> str | None:
+def _held(layer: str, seen: dict) -> str | None:
     """Why an applied layer does not hold (None when it does)."""
     if layer == "seccomp" and seen.get("seccomp_mode") != "2":
         return f"Seccomp is {seen.get('seccomp_mode')!r}, not 2 (filter)"
     if layer == "landlock" and seen.get("outside_read") == "allowed":
         return "a private file could be read"
-    if layer == "uid" and (seen.get("uid") == 0 or not root):
+    if layer == "uid" and seen.get("uid") == 0:
         return "the sandbox still runs as root"
     return None
 
 
-def sandbox_report(private_file: str | None = None) -> dict:
+def sandbox_report() -> dict:
     """{"layers": [...], "missing": {layer: why}, "seen": what the probe saw, "expected":
     the layers this machine should give (uid only when running as root)}."""
-    from autograder.sandbox import Sandbox
+    from autograder.sandbox import Sandbox, temp_folders
 
-    root = os.geteuid() == 0
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="cnnlab-doctor-"))
-    work = os.path.join(tmp, "work")
-    os.mkdir(work)
-    os.chmod(tmp, 0o711)
-    secret = private_file or os.path.join(tmp, "private.txt")
-    if private_file is None:
-        with open(secret, "w") as f:
-            f.write("private")
+    tmp, work, _ = temp_folders(prefix="cnnlab-doctor-")
+    secret = os.path.join(tmp, "private.txt")  # beside the sandbox's folder, not in it
+    with open(secret, "w") as f:
+        f.write("private")
     sandbox = Sandbox(work, [secret], private=[])
     try:
         sandbox.start()
@@ -76,12 +70,12 @@ def sandbox_report(private_file: str | None = None) -> dict:
         sandbox.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     for layer in list(layers):
-        why = _held(layer, seen, root)
+        why = _held(layer, seen)
         if why:
             layers.remove(layer)
             missing[layer] = why
-    expected = [x for x in lockdown.LAYERS if x != "uid" or root]
-    return {"layers": layers, "missing": missing, "seen": seen, "expected": expected}
+    return {"layers": layers, "missing": missing, "seen": seen,
+            "expected": lockdown.expected_layers()}
 
 
 def missing_layers(report: dict) -> dict[str, str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from autograder.protocol import LIMITS, SandboxUnavailable
+from autograder.torch_build import is_cuda_build
 
 DEFAULT_TIMEOUT_S = LIMITS.submission_s            # a whole submission, wall clock
 DEFAULT_MEMORY_BYTES = LIMITS.memory_mb * 1024**2  # RLIMIT_AS of the grading process
@@ -176,18 +177,8 @@ def _child_main(zip_path: str, submission: str, out_path: str, assignment: str) 
         json.dump(out, f)
 
 
-def _cuda_build() -> bool:
-    """torch's CUDA build reserves ~3.2 GB of address space on import, GPU or not: an
-    address-space limit would break it."""
-    try:
-        import torch
-        return bool(getattr(torch.version, "cuda", None))
-    except Exception:  # noqa: BLE001 - no torch, or a broken one
-        return False
-
-
 def _limit_memory(memory_bytes: int) -> Callable[[], None]:
-    if _cuda_build():
+    if is_cuda_build():
         return lambda: None  # the wall-clock timeout still ends a runaway
     def preexec():
         import resource
@@ -278,7 +269,7 @@ def bound_grader_memory() -> None:
     submission makes the grader itself exhaust the machine; skipped where CUDA is used."""
     import resource
 
-    if _cuda_build():
+    if is_cuda_build():
         return
     cap = LIMITS.grader_memory_mb * 1024**2
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -26,7 +26,6 @@ import ctypes
 import errno
 import os
 import stat
-import sys
 import sysconfig
 from dataclasses import dataclass, field
 
@@ -134,26 +133,25 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     """As root: a mount namespace of our own in which the private folders are covered by
     bare tmpfs folders and /proc shows only our own entries, then the sandbox's uid. What
     the sandbox must still read below a covered folder (the venv inside the project tree, a
-    pyenv interpreter below /root, mode 700) is mounted aside first and moved back after."""
-    if os.geteuid() != 0:
-        raise LayerUnavailable("the grader does not run as root")
+    pyenv interpreter below /root, mode 700) is mounted aside first and moved back after.
+    lock_down calls it only as root."""
     uid, workdir = policy.uid, os.path.realpath(policy.workdir)
+    # The workdir (and the inbox) must stay reachable too, even below a folder of mode 700
+    # (pytest's, a user's own temp folder).
+    exposed = readable + [workdir]
+    hidden = {h for h in (_hidden_ancestor(p, uid) for p in exposed) if h}
     if _libc.unshare(CLONE_NEWNS) != 0:
         # A container without CAP_SYS_ADMIN (Docker's default): no mount namespace, so the
         # private folders cannot be covered. The uid is still dropped where everything the
         # sandbox reads is reachable for it (a hardening, not the whole layer).
         why = f"no mount namespace ({os.strerror(ctypes.get_errno())})"
-        blocked = sorted({h for h in (_hidden_ancestor(p, uid) for p in readable + [workdir]) if h})
-        if blocked:
-            raise LayerUnavailable(f"{why}, and {blocked[0]} is closed to a uid of its own")
+        if hidden:
+            raise LayerUnavailable(f"{why}, and {min(hidden)} is closed to a uid of its own")
         _become(uid, workdir)
         raise LayerUnavailable(f"{why}: runs as uid {uid}, but the private folders are not "
                                "covered")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # The workdir (and the inbox) must stay reachable too, even below a folder of mode 700
-    # (pytest's, a user's own temp folder).
-    exposed = readable + [workdir]
-    tops = {h for h in (_hidden_ancestor(p, uid) for p in exposed) if h}
+    tops = set(hidden)
     # ("/" itself is never covered: a notebook graded from the root folder.)
     private = {os.path.realpath(p) for p in policy.private if os.path.isdir(p)} - {"/"}
     # A private folder that holds the workdir stays visible (Landlock keeps its files).
@@ -405,9 +403,12 @@ def lock_down(policy: Policy, want=("uid", "landlock", "seccomp")) -> tuple[list
     return active, missing
 
 
+def expected_layers() -> list[str]:
+    """The layers a sandbox should have on this machine: all of them, uid only when the
+    grader runs as root."""
+    return [x for x in LAYERS if x != "uid" or os.geteuid() == 0]
+
+
 def status_line(active, missing) -> str:
     return ", ".join(active + [f"no {k} ({v})" for k, v in missing.items()])
 
-
-if __name__ == "__main__":  # pragma: no cover - a manual check
-    print(landlock_abi(), file=sys.stderr)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +19,8 @@ from pathlib import Path
 import torch
 
 from autograder.protocol import LIMITS, CellTimedOut
-from autograder.sandbox import ROOT, Sandbox, SandboxLost, StudentCodeError, RemoteEnv
+from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
+                                temp_folders)
 
 ASSIGNMENTS_DIR = ROOT / "assignments"
 # Directories a student's code may never read: the reference, the hidden checks, the master
@@ -255,13 +254,7 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS
         return failed_record(path, assignment, f"could not grade this submission: {err}")
     start = time.monotonic()
     deadline = start + total_timeout
-    # tmp/work: the sandbox's own folder (read-write, capped); tmp/inbox: the grader's files
-    # for it (read-only there). tmp itself may only be passed through.
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="cnnlab-grade-"))
-    workdir, inbox = os.path.join(tmp, "work"), os.path.join(tmp, "inbox")
-    os.mkdir(workdir, 0o700)
-    os.mkdir(inbox, 0o755)
-    os.chmod(tmp, 0o711)
+    tmp, workdir, inbox = temp_folders()
     copy = Path(workdir) / path.name
     forbidden = [str(p) for p in (private_dirs or PRIVATE_DIRS)]
     # Other students' notebooks sit beside this one: none of them is readable either. The

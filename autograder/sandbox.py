@@ -21,6 +21,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from autograder import lockdown
+from autograder import lockdown, torch_build
 from autograder.protocol import (LIMITS, Ref, SandboxLost, SandboxUnavailable,  # noqa: F401
                                  CellTimedOut, ReplyTooLarge, StudentCodeError, decode,
                                  read_message)
@@ -43,10 +44,6 @@ SANDBOX_UID_BASE, SANDBOX_UIDS = 200_000, 800_000
 _sandbox_serial = itertools.count()
 
 
-def cuda_build() -> bool:
-    return bool(getattr(torch.version, "cuda", None))
-
-
 def layers_asked_for() -> tuple[str, ...]:
     """The layers to apply: all of them, unless the instructor's CNNLAB_SANDBOX_LAYERS
     (e.g. "landlock,audit") names fewer, to try how grading degrades."""
@@ -58,6 +55,18 @@ def layers_asked_for() -> tuple[str, ...]:
 
 def _sandbox_uid() -> int:
     return SANDBOX_UID_BASE + (os.getpid() * 64 + next(_sandbox_serial)) % SANDBOX_UIDS
+
+
+def temp_folders(prefix: str = "cnnlab-grade-") -> tuple[str, str, str]:
+    """(tmp, work, inbox) for one sandbox: tmp/work is its own folder (read-write there,
+    capped), tmp/inbox the grader's files for it (read-only there, not counted); tmp itself
+    may only be passed through. The caller removes tmp."""
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+    work, inbox = os.path.join(tmp, "work"), os.path.join(tmp, "inbox")
+    os.mkdir(work, 0o700)
+    os.mkdir(inbox, 0o755)
+    os.chmod(tmp, 0o711)
+    return tmp, work, inbox
 
 
 def _limits(memory_mb: int | None, file_mb: int):
@@ -167,7 +176,7 @@ class Sandbox:
         # The CUDA build reserves far more address space than it uses (3.2 GB on import,
         # GPU or not), so RLIMIT_AS would break it: there the watchdog measures the
         # resident memory instead.
-        self.watch_memory = cuda_build()
+        self.watch_memory = torch_build.is_cuda_build()
 
     # -- life cycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -202,7 +211,7 @@ class Sandbox:
         os.close(to_child_r)
         os.close(from_child_w)
         self._send = Connection(to_child_w, readable=False)
-        self._recv = Connection(from_child_r, writable=False)
+        self._recv_fd = from_child_r
         self.generation += 1
         self._send.send_bytes(json.dumps(setup).encode())
         hello = self._reply(LIMITS.start_s, "your notebook's process did not start")
@@ -212,16 +221,16 @@ class Sandbox:
             raise SandboxLost("the sandbox did not start")
         self.layers = [str(x) for x in hello["layers"]]
         self.missing = {str(k): str(v) for k, v in dict(hello.get("missing") or {}).items()}
-        if self.strict and self.missing_required():
+        lacking = self.missing_required()
+        if self.strict and lacking:
             self.kill()
             raise SandboxUnavailable("--strict: this machine cannot give the sandbox "
-                                     + lockdown.status_line([], self.missing_required()))
+                                     + lockdown.status_line([], lacking))
 
     def missing_required(self) -> dict[str, str]:
-        """The layers this machine should give and this sandbox lacks (the uid layer is
-        required only of a grader that runs as root)."""
-        return {k: v for k, v in self.missing.items()
-                if k in lockdown.LAYERS and (k != "uid" or os.geteuid() == 0)}
+        """The layers this machine should give and this sandbox lacks."""
+        expected = lockdown.expected_layers()
+        return {k: v for k, v in self.missing.items() if k in expected}
 
     @property
     def alive(self) -> bool:
@@ -236,8 +245,8 @@ class Sandbox:
             pass
         self.process.wait()
         _reap_session(self.process.pid)
-        for conn in (self._send, self._recv):
-            conn.close()
+        self._send.close()
+        os.close(self._recv_fd)
         self.process = None
 
     def __enter__(self):
@@ -254,8 +263,8 @@ class Sandbox:
         timeout = self.rpc_timeout if timeout is None else timeout
         try:
             self._send.send_bytes(pickle.dumps((op, args), protocol=pickle.HIGHEST_PROTOCOL))
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            self._lost(None)
+        except OSError:  # BrokenPipeError, ConnectionResetError among them
+            self._lost()
         return self._decode_reply(self._reply(timeout, f"your code did not finish within "
                                                        f"{timeout:g} s"))
 
@@ -263,8 +272,7 @@ class Sandbox:
         """The next reply, decoded as plain data; at most LIMITS.reply_bytes, read only
         after its length is known."""
         try:
-            data = read_message(self._recv.fileno(), time.monotonic() + timeout,
-                                LIMITS.reply_bytes)
+            data = read_message(self._recv_fd, time.monotonic() + timeout, LIMITS.reply_bytes)
         except TimeoutError:
             self.kill()
             raise SandboxLost(self.lost_reason or late) from None
@@ -272,8 +280,8 @@ class Sandbox:
             self.kill()
             raise SandboxLost("your code returned a value too large to grade (over "
                               f"{LIMITS.reply_bytes // 2**20} MB)") from None
-        except (OSError, EOFError) as err:
-            self._lost(err)
+        except (OSError, EOFError):
+            self._lost()
         except BaseException:
             # Interrupted (e.g. by a check's time limit): the sandbox is mid-call, so end it.
             self.kill()
@@ -284,7 +292,7 @@ class Sandbox:
             self.kill()
             raise SandboxLost("your notebook's process sent back something unreadable") from None
 
-    def _lost(self, err):
+    def _lost(self):
         try:
             code = self.process.wait(timeout=2) if self.process else None
         except subprocess.TimeoutExpired:

@@ -340,9 +340,8 @@ def serve(conn, setup: dict, hello: dict) -> None:
         except _TooLarge:
             reply = TOO_LARGE
         except BaseException as err:  # noqa: BLE001 - student code may raise anything
-            reply = None
-            error = err
-        conn.send_bytes(_reply_bytes(reply, error if reply is None else None))
+            reply, error = None, err
+        conn.send_bytes(_reply_bytes(reply, error))
 
 
 def main(fd_in: int, fd_out: int) -> None:

@@ -94,6 +94,16 @@ def report() -> dict:
     return info
 
 
+def is_cuda_build() -> bool:
+    """torch is the CUDA build (GPU or not: it reserves ~3.2 GB of address space on import,
+    so an address-space limit would break it). False where torch does not import."""
+    try:
+        import torch
+    except Exception:  # noqa: BLE001 - missing, or a broken install
+        return False
+    return bool(getattr(getattr(torch, "version", None), "cuda", None))
+
+
 def summary(info: dict) -> str:
     """One line from a `report()` dict."""
     if not info.get("installed"):

@@ -148,12 +148,10 @@ def run(args) -> int:
 
     def warn_about_layers(result: dict) -> None:
         # Once per run: a record graded with fewer layers than this machine should give.
-        from autograder.lockdown import LAYERS
-        import os
+        from autograder.lockdown import expected_layers
         if warned or result.get("sandbox") is None or result.get("error"):
             return
-        lacking = [x for x in LAYERS if x not in result["sandbox"]
-                   and (x != "uid" or os.geteuid() == 0)]
+        lacking = [x for x in expected_layers() if x not in result["sandbox"]]
         if lacking:
             warned.append(result["submission"])
             tqdm.write(f"cnnlab grade: warning: the sandbox ran without {', '.join(lacking)} "
