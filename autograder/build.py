@@ -234,7 +234,7 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
              "student notebook (must be 0 everywhere) with the zip")
         ref, blank = grade.grade_many([dest / "autograder" / f"{assignment}.ipynb",
                                        dest / "student" / f"{assignment}.ipynb"],
-                                      Path(out), assignment, jobs=2)
+                                      Path(out), assignment, jobs=2, engine="otter")
         (dest / "proofs.json").write_text(json.dumps({"reference": ref, "blank": blank,
                                                       "torch": torch}, indent=2) + "\n")
         summary["reference"] = f"{ref['total']:g}/{ref['possible']:g}"

@@ -13,9 +13,11 @@ others. Inside that child:
 - the feedback of a failed test is only its exception message: Otter's report also quotes the
   test's failing source line, which we drop.
 
-The result of one submission is the contract's JSON object:
-`{"submission", "assignment", "total", "possible", "questions": {q: {"score", "possible",
-"feedback"}}}`, plus `"error"` (a one-line reason, or null) and `"seconds"`.
+The result of one submission is the contract's record (autograder/records.py), scored as the
+sandbox engine scores it: from the hidden tests only, by autograder/scoring.py's rule, so both
+engines give the same scores to every submission that does not attack the grader. Unlike the
+sandbox, Otter runs student code in the same kernel as the hidden tests: it does not guard
+against hostile code (docs/security.md).
 
 Keep imports here light: only the standard library at module level.
 """
@@ -32,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable
 
+from autograder import scoring
+from autograder.records import failed_result
 from autograder.protocol import LIMITS, SandboxUnavailable
 from autograder.torch_build import is_cuda_build
 
@@ -61,6 +65,12 @@ def _cnnlab_guard(public_limit, hidden_limit):
         params = list(inspect.signature(self.test_func).parameters)
         kwargs = {p: (global_environment if p == "env" else global_environment.get(p))
                   for p in params}
+        if self.hidden:  # as the sandbox engine does before each check
+            try:
+                import torch
+                torch.manual_seed(0)
+            except ImportError:
+                pass
         guarded = threading.current_thread() is threading.main_thread()
         if guarded:
             previous = signal.signal(signal.SIGVTALRM, on_timer)
@@ -79,23 +89,17 @@ del _cnnlab_guard
 '''
 
 
+OTTER_WARNING = ("--engine otter does not guard against hostile code: it runs student code in "
+                 "the same kernel as the hidden tests, where a notebook can read them or forge "
+                 "its score. Use the default sandbox engine for grades that count "
+                 "(docs/security.md)")
+
+
 class GradingError(Exception):
     """A submission that cannot be graded; the message is the reason shown to people."""
 
 
 # ----------------------------------------------------------------------------- results
-
-def failed_result(submission: str, assignment: str | None, questions: dict[str, float],
-                  reason: str, seconds: float = 0.0) -> dict:
-    """The line of a submission that could not be run: total 0, and the reason."""
-    return {
-        "submission": submission, "assignment": assignment, "total": 0,
-        "possible": sum(questions.values()),
-        "questions": {q: {"score": 0, "possible": p, "feedback": reason}
-                      for q, p in questions.items()},
-        "error": reason, "seconds": round(seconds, 2),
-    }
-
 
 def feedback_message(message: str | None) -> str:
     """The exception message of a failed Otter test case, without the quoted test source.
@@ -115,25 +119,28 @@ def feedback_message(message: str | None) -> str:
 
 
 def questions_from_otter(results) -> tuple[dict, float, float]:
-    """Per-question scores and feedback from Otter's GradingResults."""
+    """Per-question scores and feedback from Otter's GradingResults, scored as the sandbox
+    engine scores: from the hidden tests only (each calls one check of the assignment's
+    QUESTIONS, in the same order), by autograder/scoring.py's rule. The public tests are
+    the student's own `otter check`; Otter would split a question's points between them too."""
     questions = {}
     for name, test_file in results.results.items():
+        hidden = [tcr for tcr in test_file.test_case_results if tcr.test_case.hidden]
         messages = []
-        for tcr in test_file.test_case_results:
+        for tcr in hidden:
             if not tcr.passed:
                 text = feedback_message(tcr.message)
-                label = "hidden test" if tcr.test_case.hidden else "public test"
-                line = f"{label}: {text}"
-                if line not in messages:
-                    messages.append(line)
+                if text not in messages:
+                    messages.append(text)
+        possible = scoring.points(test_file.possible)
         questions[name] = {
-            "score": round(float(test_file.score), 6),
-            "possible": round(float(test_file.possible), 6),
+            "score": scoring.question_score(possible, sum(t.passed for t in hidden),
+                                            len(hidden)),
+            "possible": possible,
             "feedback": "\n".join(messages) if messages else "all tests passed",
         }
-    # Otter splits a question's points equally between its tests: 2/7 + ... + 2/7 != 2.
-    total = round(sum(q["score"] for q in questions.values()), 6)
-    possible = round(sum(q["possible"] for q in questions.values()), 6)
+    total = scoring.total(q["score"] for q in questions.values())
+    possible = scoring.total(q["possible"] for q in questions.values())
     return questions, total, possible
 
 
@@ -410,13 +417,15 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
                assignment: str | None = None, *, jobs: int = 1,
                timeout: float = DEFAULT_TIMEOUT_S, memory_bytes: int = DEFAULT_MEMORY_BYTES,
                on_result: Callable[[dict], None] | None = None,
-               engine: str = "otter", strict: bool = False) -> list[dict]:
+               engine: str, strict: bool = False) -> list[dict]:
     """Grade submissions `jobs` at a time; `on_result` sees each result as soon as it is done.
     Returns the results in the order of `submissions`.
 
     engine "sandbox": autograder/runner.py (the guarded grader; checks run in worker
     processes, whose main thread their time limits need); engine "otter": `otter run` with
     the zip in `build_dir`."""
+    if engine not in ("sandbox", "otter"):
+        raise ValueError(f"unknown engine {engine!r}: sandbox or otter")
     submissions = list(submissions)
     results: list[dict | None] = [None] * len(submissions)
     if engine == "sandbox":
@@ -454,39 +463,6 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
             if on_result:
                 on_result(result)
     return results  # type: ignore[return-value]
-
-
-# ----------------------------------------------------------------------------- output
-
-def csv_rows(results: list[dict]) -> tuple[list[str], list[list]]:
-    questions: list[str] = []
-    for r in results:
-        for q in r["questions"]:
-            if q not in questions:
-                questions.append(q)
-    header = ["submission", "assignment", "total", "possible", *questions, "error"]
-    rows = [[r["submission"], r["assignment"], r["total"], r["possible"],
-             *[r["questions"].get(q, {}).get("score", "") for q in questions],
-             r.get("error") or ""] for r in results]
-    return header, rows
-
-
-def format_table(result: dict) -> str:
-    """A readable per-question report of one submission."""
-    lines = [f"{result['submission']}  ({result['assignment']}): "
-             f"{result['total']:.4g} / {result['possible']:g}"]
-    if result.get("error"):
-        lines.append(f"  error: {result['error']}")
-    for note in result.get("notes", []):
-        lines.append(f"  note: {note}")
-    width = max([len(q) for q in result["questions"]] + [8])
-    indent = " " * (width + 20)
-    for q, r in result["questions"].items():
-        line = f"  {q:<{width}}  {r['score']:>6.2f} / {r['possible']:<5g}"
-        if r["score"] != r["possible"] and not result.get("error"):
-            line += "  " + r["feedback"].replace("\n", "\n" + indent)
-        lines.append(line)
-    return "\n".join(lines)
 
 
 if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "--child":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from autograder import scoring
 from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
                                 temp_folders)
@@ -190,8 +191,9 @@ def _release_memory() -> None:
 
 def run_checks(env_factory, assignment: Assignment, deadline: float | None = None,
                before_each=None) -> dict:
-    """Run every check of `assignment`; a question scores points x the fraction of its
-    checks that pass. `env_factory()` gives the namespace each check sees."""
+    """Run every check of `assignment`; a question scores its points x the share of its
+    checks that pass (autograder/scoring.py). `env_factory()` gives the namespace each check
+    sees."""
     questions = {}
     for question, checks in assignment.checks.items():
         passed, messages = 0, []
@@ -216,7 +218,7 @@ def run_checks(env_factory, assignment: Assignment, deadline: float | None = Non
                 _release_memory()
         possible = assignment.points[question]
         questions[question] = {
-            "score": round(possible * passed / len(checks), 4) if checks else 0.0,
+            "score": scoring.question_score(possible, passed, len(checks)),
             "possible": possible,
             "feedback": "all tests passed" if not messages else "\n".join(messages),
         }
@@ -285,7 +287,7 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS
         if run.sandbox is not None:
             run.sandbox.kill()  # and everything of its session: nothing outlives the record
         shutil.rmtree(tmp, ignore_errors=True)
-    total = round(sum(q["score"] for q in questions.values()), 4)
+    total = scoring.total(q["score"] for q in questions.values())
     record = {"submission": str(path), "assignment": assignment.name, "total": total,
               "possible": assignment.possible, "questions": questions,
               "sandbox": run.layers}

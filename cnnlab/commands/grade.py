@@ -24,8 +24,9 @@ def register(subparsers) -> None:
                     "and file limits; no access to the hidden tests or the reference) and the "
                     "hidden checks run in the grader, exactly as the Gradescope zip built by "
                     "`cnnlab build` grades (docs/security.md). --engine otter grades with "
-                    "`otter run` and the zip instead; without --build that zip comes from a "
-                    f"build cached in {DEFAULT_BUILD}/, remade when its inputs change. A "
+                    "`otter run` and the zip instead, with the same scores but without the "
+                    "guards; its zip comes from --build DIR, or else from a build cached in "
+                    f"{DEFAULT_BUILD}/, remade when its inputs change. A "
                     "submission that cannot be run still gets its line, with total 0 and the "
                     "reason, and the exit status is then 1 (2 for a bad command line)."
                     "\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv",
@@ -37,8 +38,9 @@ def register(subparsers) -> None:
                              "otter metadata, which `cnnlab build` writes into the student "
                              "notebook)")
     parser.add_argument("--build", metavar="DIR",
-                        help=f"a `cnnlab build --out DIR` folder to take the zip from "
-                             f"(default: {DEFAULT_BUILD}/, built when missing or stale)")
+                        help=f"with --engine otter: a `cnnlab build --out DIR` folder to take "
+                             f"the zip from (default: {DEFAULT_BUILD}/, built when missing or "
+                             f"stale)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="submissions graded at once (default 1)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
@@ -47,8 +49,10 @@ def register(subparsers) -> None:
                         metavar="GB", help="memory limit per submission, address space "
                         f"(default {DEFAULT_MEMORY_BYTES / 1024**3:g})")
     parser.add_argument("--engine", choices=("sandbox", "otter"),
+                        default="sandbox",
                         help="sandbox: cnnlab's guarded grader (the default); otter: `otter "
-                             "run` with the Gradescope zip (the default when --build is given)")
+                             "run` with the Gradescope zip, the same scores, no guards against "
+                             "hostile code")
     parser.add_argument("--strict", action="store_true",
                         help="refuse to grade unless the sandbox has every layer this machine "
                              "should give (see `cnnlab doctor`)")
@@ -76,7 +80,6 @@ def _assignments_of(submissions, given) -> list[str]:
 
 def run(args) -> int:
     from cnnlab.cli import UserError
-    from autograder import build, grade
 
     if args.jobs < 1:
         raise UserError(f"-j {args.jobs}: the number of jobs must be at least 1")
@@ -89,9 +92,9 @@ def run(args) -> int:
         from cnnlab.paths import output_file
         output_file(args.csv, "--csv")
 
-    args.engine = args.engine or ("otter" if args.build else "sandbox")
     if args.build and args.engine == "sandbox":
-        raise UserError("--build is only used by --engine otter; the sandbox needs no build")
+        raise UserError("--build is only used with --engine otter (the default sandbox engine "
+                        "needs no build and grades the same)")
     if args.strict and args.engine != "sandbox":
         raise UserError("--strict needs the sandbox engine: otter runs student code unguarded")
     if args.strict:
@@ -100,6 +103,9 @@ def run(args) -> int:
         if missing:
             raise UserError("--strict: the sandbox lacks " + lockdown.status_line([], missing)
                             + "; see `cnnlab doctor`")
+    from autograder import build, grade, records
+    if args.engine == "otter":
+        print(f"cnnlab grade: warning: {grade.OTTER_WARNING}", file=sys.stderr)
     from autograder.runner import SubmissionError, known_assignments, load_assignment
     if args.assignment:
         try:
@@ -138,8 +144,7 @@ def run(args) -> int:
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
-        writer.writerow(["submission", "assignment", "total", "possible", *questions, "error",
-                         "sandbox"])
+        writer.writerow(records.csv_header(questions))
     bar = tqdm(total=len(args.submissions), desc="grading", unit="nb", file=sys.stderr,
                disable=None)
 
@@ -163,17 +168,11 @@ def run(args) -> int:
             failed.append(result)
         if args.json:
             bar.clear()
-            print(json.dumps({k: result.get(k) for k in ("submission", "assignment", "total",
-                                                         "possible", "questions", "error",
-                                                         "sandbox")}),
-                  flush=True)
+            print(records.json_line(result), flush=True)
         else:
-            tqdm.write(grade.format_table(result) + "\n", file=sys.stdout)
+            tqdm.write(records.format_table(result) + "\n", file=sys.stdout)
         if writer:
-            writer.writerow([result["submission"], result["assignment"], result["total"],
-                             result["possible"],
-                             *[result["questions"].get(q, {}).get("score", "") for q in questions],
-                             result.get("error") or "", " ".join(result.get("sandbox") or [])])
+            writer.writerow(records.csv_row(result, questions))
             csv_file.flush()
         bar.update(1)
 
