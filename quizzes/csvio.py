@@ -41,8 +41,9 @@ def read_text(path) -> str:
         raise QuizInputError(path, line, "not UTF-8 text") from None
 
 
-def csv_rows(path):
-    """(header, [(line number, row)]) of a CSV file, blank lines skipped."""
+def csv_rows(path, allow_empty: bool = False):
+    """(header, header line, [(line number, row)]) of a CSV file, blank lines skipped. A
+    file without a header row is an error, or with `allow_empty` (None, 1, [])."""
     text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows = []
@@ -58,6 +59,8 @@ def csv_rows(path):
     except csv.Error as err:
         raise QuizInputError(path, reader.line_num, f"not valid CSV ({err})") from None
     if header is None:
+        if allow_empty:
+            return None, 1, []
         raise QuizInputError(path, 1, "empty file: expected a header row")
     return header, header_line, rows
 

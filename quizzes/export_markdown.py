@@ -1,10 +1,17 @@
-"""Printable Markdown: one section per student (with a roster) or per variant (without:
-section v holds variant v of every question), then an answer sheet at the end."""
+"""Printable Markdown, two files: the students' handout and the instructor's key.
+
+The handout has one page per student (with a roster) or per variant (without: page v holds
+variant v of every question), each page its own title and the one student's name, no
+answers; pages are separated by an HTML page break, which Markdown renderers pass through
+and browsers and Markdown-to-PDF tools (pandoc, VS Code, Typora) honour when printing. The
+key lists, per student or variant, every question's id and answer (multiple-choice answers
+with the letter printed on the handout), and the seed that regenerates the quiz."""
 from __future__ import annotations
 
 from quizzes.model import Question, Quiz, format_value
 
 LETTERS = "ABCDEFGHIJ"
+PAGE_BREAK = '<div style="page-break-after: always; break-after: page;"></div>'
 
 
 def sections(quiz: Quiz) -> list[tuple[str, list[Question]]]:
@@ -47,21 +54,61 @@ def _answer(q: Question) -> str:
     return text
 
 
-def markdown(quiz: Quiz) -> str:
-    parts = [f"# {quiz.title}", ""]
-    secs = sections(quiz)
-    for heading, questions in secs:
-        parts += [f"## {heading}", ""]
+def handout(quiz: Quiz) -> str:
+    """The students' handout: one page each, no answers."""
+    pages = []
+    for heading, questions in sections(quiz):
+        who = (f"**{heading}**" if quiz.students is not None
+               else f"**{heading}**  Name: ______________________")
+        page = [f"# {quiz.title}", "", who, "",
+                "Circle one letter for a multiple-choice question; write the other answers "
+                "on the line. Shapes as (C, H, W).", ""]
         for i, q in enumerate(questions, 1):
-            parts += _question(i, q)
-    parts += ["# Answer sheet", ""]
-    for heading, questions in secs:
-        parts += [f"## {heading}", "", "| # | question | answer |", "|---|---|---|"]
-        parts += [f"| {i} | {q.id} | {_answer(q)} |" for i, q in enumerate(questions, 1)]
+            page += _question(i, q)
+        pages.append("\n".join(page))
+    return f"\n{PAGE_BREAK}\n\n".join(pages)
+
+
+# What a question asks, for the key's "asks" column (a field not listed shows as is).
+ASKS = {"output_shape": "output shape", "memory_kb": "memory (KB)", "params": "params",
+        "flops": "FLOPs", "receptive_field": "receptive field",
+        "total_params": "params (all layers)", "total_flops": "FLOPs (all layers)",
+        "block_params": "params of the block's convs"}
+
+
+def _asks(q: Question) -> str:
+    field, layer = q.asked["field"], q.asked.get("layer")
+    what = ASKS.get(field, field)
+    if q.table and layer is not None:  # which row of the table
+        what += f" of {q.layers[layer].get('name') or f'layer {layer + 1}'}"
+    return what
+
+
+def answer_key(quiz: Quiz) -> str:
+    """The instructor's key: every student's (or variant's) answers, and the seed."""
+    parts = [f"# Answer key: {quiz.title}", "",
+             f"Seed `{quiz.seed}`: keep it from students (with it the quiz can be "
+             f"regenerated). The numbers and letters are those of the handout, quiz.md; "
+             f"`cnnlab quiz grade` takes a choice's letter as its answer.", ""]
+    for heading, questions in sections(quiz):
+        parts += [f"## {heading}", "", "| # | question | asks | answer |", "|---|---|---|---|"]
+        parts += [f"| {i} | {q.id} | {_asks(q)} | {_answer(q)} |"
+                  for i, q in enumerate(questions, 1)]
         parts.append("")
     return "\n".join(parts)
 
 
-def write_markdown(quiz: Quiz, path) -> None:
+def _write(text: str, path) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(markdown(quiz))
+        fh.write(text)
+
+
+def write_handout(quiz: Quiz, path) -> None:
+    _write(handout(quiz), path)
+
+
+def write_answer_key(quiz: Quiz, path) -> None:
+    _write(answer_key(quiz), path)
+
+
+write_markdown = write_handout  # the name bench/bench_quiz.py times

@@ -56,10 +56,12 @@ class Quiz:
 
 
 def format_value(value) -> str:
-    """How an answer or a choice is shown to people: shapes as (C, H, W), integers with
+    """How an answer or a choice is shown to people: shapes as (C, H, W) with plain
+    dimensions (never "(1,024, 56, 56)", which reads as four numbers), other integers with
     thousands separators, floats with at most 4 decimals."""
     if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(format_value(v) for v in value) + ")"
+        dims = ", ".join(plain_value(v) for v in value)
+        return f"({dims},)" if len(value) == 1 else f"({dims})"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -78,3 +80,24 @@ def plain_value(value) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def answer_forms(value) -> set[str]:
+    """The texts that would give `value` away if a prompt showed them: its printed forms
+    (format_value, plain_value, 2 decimals for a float, a shape as CxHxW), and for a shape
+    its element count (what a following Linear's in_features shows), unless that count is
+    one of its dimensions (a (C, 1, 1) output)."""
+    if isinstance(value, (tuple, list)):
+        dims = [plain_value(v) for v in value]
+        forms = {format_value(value), "(" + ",".join(dims) + ")", "x".join(dims),
+                 " x ".join(dims)}
+        count = 1
+        for v in value:
+            count *= v
+        if count not in value:
+            forms |= {plain_value(count), format_value(count)}
+        return forms
+    forms = {format_value(value), plain_value(value)}
+    if isinstance(value, float):
+        forms |= {f"{value:.2f}", f"{value:,.2f}"}
+    return forms

@@ -5,13 +5,23 @@ catalogue), so no formula is written here.
 
 Difficulties: easy (stride 1, no padding, sizes that divide), medium (padding and strides,
 still exact), hard (sizes where the floor matters, pool padding, torch's default pool
-stride, bias=False)."""
+stride, bias=False).
+
+No prompt gives its own answer away: every template is wrapped by `fair`, which draws again
+(from the same generator, so a seed still fixes the question) while the prompt or its table
+shows the answer in any printed form (quizzes.model.answer_forms). The templates avoid the
+structural give-aways themselves (a layer that keeps its input's shape, a Linear's
+in_features before the cell asked, VGG's big kernel next to the receptive field), so a
+redraw only catches coincidences (a 128 KB output next to a 128-channel conv)."""
 from __future__ import annotations
 
+import functools
+import math
 import random
+import re
 
 from quizzes import calculator
-from quizzes.model import Choice, Question, format_value
+from quizzes.model import Choice, Question, answer_forms, format_value
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CHOICES = 4  # answer + 3 distractors
@@ -45,8 +55,11 @@ def _exact(size, kernel, stride, padding) -> bool:
     return (size - kernel + 2 * padding) % stride == 0
 
 
-def draw_conv(rng: random.Random, difficulty: str, size: int, name: str = "conv") -> dict:
-    """A conv layer valid on a `size` x `size` input, as hard as `difficulty` asks."""
+def draw_conv(rng: random.Random, difficulty: str, size: int, name: str = "conv",
+              not_out: int | None = None) -> dict:
+    """A conv layer valid on a `size` x `size` input, as hard as `difficulty` asks, with
+    out_channels other than `not_out` (the input's channels, where a conv that keeps the
+    size would show its output shape as its input's)."""
     for _ in range(1000):
         if difficulty == "easy":
             k, s, p, bias = rng.choice([1, 3, 5]), 1, 0, True
@@ -58,7 +71,8 @@ def draw_conv(rng: random.Random, difficulty: str, size: int, name: str = "conv"
             s, p, bias = rng.choice([2, 3, 4]), rng.randint(0, k // 2), rng.random() < 0.5
         if (difficulty != "hard") != _exact(size, k, s, p):
             continue
-        layer = {"type": "conv", "name": name, "out_channels": rng.choice(CHANNELS[1:]),
+        layer = {"type": "conv", "name": name,
+                 "out_channels": rng.choice([c for c in CHANNELS[1:] if c != not_out]),
                  "kernel": k, "stride": s, "padding": p}
         if not bias:
             layer["bias"] = False
@@ -120,7 +134,7 @@ def describe(layer: dict, in_channels: int | None = None) -> str:
 
 
 def shape_text(shape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return format_value(tuple(shape))
 
 
 # --- the answer, tolerance and choices of a drawn question ----------------------------
@@ -132,6 +146,37 @@ def tolerance_for(field: str, answer) -> float:
     return 0
 
 
+# Fields whose values are counts: a distractor that is not a whole number >= 0 cannot be
+# one (a FLOP count from a fractional output size).
+COUNT_FIELDS = ("params", "flops", "total_params", "total_flops", "block_params",
+                "receptive_field")
+
+
+def offerable(field: str, value):
+    """`value` as a choice can show it, or None where it cannot be an answer to `field`: a
+    shape needs whole dimensions >= 1 (never (256, 28.5, 28.5), from a true-division
+    mistake, or a 0 from a forgotten + 1), a count a whole number >= 0, memory a number
+    > 0. Whole floats come back as ints (28.0 is shown as 28)."""
+    def whole(v, least):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
+            return None
+        return int(v) if v >= least else None
+    if field == "output_shape":
+        if not isinstance(value, (tuple, list)) or not value:
+            return None
+        dims = [whole(v, 1) for v in value]
+        return None if None in dims else tuple(dims)
+    if isinstance(value, (tuple, list, bool)) or not isinstance(value, (int, float)):
+        return None
+    if field in COUNT_FIELDS:
+        return whole(value, 0)
+    if field == "memory_kb":
+        return value if math.isfinite(value) and value > 0 else None
+    return value
+
+
 def make_question(rng: random.Random, template: str, difficulty: str, prompt: str,
                   input_shape: tuple, layers: list[dict], asked: dict, *,
                   extra: dict | None = None, table=None) -> Question:
@@ -139,12 +184,17 @@ def make_question(rng: random.Random, template: str, difficulty: str, prompt: st
     answer, wrong = calculator.answer_and_wrong_values(
         input_shape, layers, asked, extra, lambda a: tolerance_for(asked["field"], a))
     tol = tolerance_for(asked["field"], answer)
+    # Grading still names the mistake behind "(256, 28.5, 28.5)"; only the catalogue's
+    # values that could be an answer are offered as choices.
+    wrong = [(m, v) for m, v in ((m, offerable(asked["field"], v)) for m, v in wrong)
+             if v is not None]
     picked = rng.sample(wrong, CHOICES - 1) if len(wrong) > CHOICES - 1 else list(wrong)
     distractors = [Choice(v, m) for m, v in picked]
     for v in calculator.near_values(answer, rng):
         if len(distractors) >= CHOICES - 1:
             break
-        if (calculator.within(v, answer, tol) or v in (0, ())
+        v = offerable(asked["field"], v)
+        if (v is None or calculator.within(v, answer, tol) or v in (0, ())
                 or any(calculator.within(v, c.value, tol) for c in distractors)):
             continue
         distractors.append(Choice(v, None))
@@ -155,6 +205,39 @@ def make_question(rng: random.Random, template: str, difficulty: str, prompt: st
                     student=None, prompt=prompt, input_shape=tuple(input_shape),
                     layers=layers, asked=dict(asked), answer=answer, tolerance=tol,
                     kind=kind, choices=choices, table=table, extra=extra)
+
+
+# --- no prompt gives its answer away -------------------------------------------------
+
+MAX_REDRAWS = 200
+
+
+def shown_text(q: Question) -> str:
+    """What a student reads of a question before answering: the prompt and the cells of
+    its table (the choices aside)."""
+    cells = [c for row in q.table or [] for c in row]
+    return "\n".join([q.prompt, *cells])
+
+
+def gives_away(q: Question) -> list[str]:
+    """The printed forms of the answer that the prompt or its table shows, as whole tokens
+    (the 3 of "3x3" or the 28 of "(128, 28, 28)" do not count as a 3 or a 128)."""
+    text = shown_text(q)
+    return sorted(f for f in answer_forms(q.answer)
+                  if re.search(r"(?<![\w.,])" + re.escape(f) + r"(?![\w]|[.,]\d)", text))
+
+
+def fair(template):
+    """`template`, drawn again while its prompt gives its answer away."""
+    @functools.wraps(template)
+    def draw(rng: random.Random, difficulty: str) -> Question:
+        for _ in range(MAX_REDRAWS):
+            q = template(rng, difficulty)
+            if not gives_away(q):
+                return q
+        raise RuntimeError(f"{template.__name__} ({difficulty}): every draw shows its answer "
+                           f"in its prompt, e.g. {gives_away(q)} in {q.prompt!r}")
+    return draw
 
 
 # --- templates ------------------------------------------------------------------------
@@ -174,8 +257,12 @@ def _single_layer(rng, difficulty, template, field, kinds):
                 f"Linear(out_features={layer['out_features']}"
                 f"{'' if layer.get('bias', True) else ', bias=False'}).")
     else:
-        draw = draw_conv if kind == "conv" else draw_pool
-        layer = draw(rng, difficulty, shape[1])
+        if kind == "conv":
+            # asked for its shape, a conv that keeps the size must change the channels
+            not_out = shape[0] if field == "output_shape" else None
+            layer = draw_conv(rng, difficulty, shape[1], not_out=not_out)
+        else:
+            layer = draw_pool(rng, difficulty, shape[1])
         layers = [layer]
         what = f"The layer {describe(layer, shape[0])} gets an input of shape {shape_text(shape)}."
     asked = {"layer": len(layers) - 1, "field": field}
@@ -233,16 +320,28 @@ def table_cell(rng, difficulty):
         except RuntimeError:  # no layer of that difficulty fits a size drawn on the way
             continue
     rows = calculator.cost_rows(shape, layers)
+    # A pool has no params to ask for; the fc's output shape is its out_features.
     candidates = [(i, f) for i, layer in enumerate(layers) for f in TABLE_FIELDS
-                  if not (layer["type"] == "pool" and f == "params")]
+                  if not (layer["type"] == "pool" and f == "params")
+                  and not (layer["type"] == "fc" and f == "output_shape")]
     index, field = rng.choice(candidates)
     table = [TABLE_HEADER, ["input", shape_text(shape), "", "", ""]]
     in_channels = shape[0]
     for i, (layer, row) in enumerate(zip(layers, rows)):
-        cells = [layer["name"] + ": " + describe(layer, in_channels if layer["type"] != "fc"
-                                                  else _numel(rows[i - 1]["output_shape"]))]
+        if layer["type"] == "fc" and index < i:
+            # Its in_features is the element count of the row above: shown, it would give
+            # away that row's shape and memory, and so the cell asked.
+            what = f"Linear(out_features={layer['out_features']})"
+        else:
+            what = describe(layer, in_channels if layer["type"] != "fc"
+                            else _numel(rows[i - 1]["output_shape"]))
+        cells = [f"{layer['name']}: {what}"]
         for f in TABLE_FIELDS:
-            if i < index or (i == index and f != field and difficulty == "easy"):
+            # An easy question shows the rest of its row, except the memory and FLOPs of
+            # a row whose shape is asked (either gives the element count away).
+            same_row = (i == index and f != field and difficulty == "easy"
+                        and not (field == "output_shape" and f in ("memory_kb", "flops")))
+            if i < index or same_row:
                 cells.append(shape_text(row[f]) if f == "output_shape" else format_value(row[f]))
             elif i == index and f == field:
                 cells.append("?")
@@ -252,8 +351,8 @@ def table_cell(rng, difficulty):
         if layer["type"] == "conv":
             in_channels = layer["out_channels"]
     prompt = (f"Fill in the cell marked ? of this network's cost table (batch 1, float32, "
-              f"memory in KB, one multiply-add = 1 FLOP): the {TABLE_HEADER[1 + TABLE_FIELDS.index(field)]} "
-              f"of {layers[index]['name']}."
+              f"memory in KB, one multiply-add = 1 FLOP; fc flattens its input): the "
+              f"{TABLE_HEADER[1 + TABLE_FIELDS.index(field)]} of {layers[index]['name']}."
               + (" Answer as (C, H, W)." if field == "output_shape" else ""))
     return make_question(rng, "table_cell", difficulty, prompt, shape, layers,
                          {"layer": index, "field": field}, table=table)
@@ -289,9 +388,12 @@ def vgg_stack(rng, difficulty):
     which = rng.choice(["receptive_field", "stack_params", "stack_flops", "single_params",
                         "single_flops"])
     if which == "receptive_field":
+        # Without the intro: the kernel size of the big conv it names is the answer.
         layers = [conv(3, 0, f"conv{i + 1}") for i in range(n)]
-        prompt = (f"{intro} How large (in input pixels, along one side) is the receptive field "
-                  f"of one output element of the stack of {n} 3x3 convs (stride 1)?")
+        prompt = (f"VGG stacks small convs instead of one large one. A stack of {n} "
+                  f"Conv2d({c}, {c}, kernel_size=3{b}) layers (stride 1) gets an input of "
+                  f"shape {shape_text((c, size, size))}. How large (in input pixels, along "
+                  f"one side) is the receptive field of one output element of the stack?")
         asked = {"layer": n - 1, "field": "receptive_field"}
     elif which.startswith("stack"):
         layers, field = stack, "total_" + which[6:]
@@ -367,8 +469,12 @@ STAGES = {"basic": [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)],
 def stage_shape(rng, difficulty):
     """The output shape of a ResNet stage (several blocks, the first one strided)."""
     block = rng.choice(["basic", "bottleneck"])
-    cin, width, stride = rng.choice(STAGES[block] if difficulty != "easy"
-                                    else [s for s in STAGES[block] if s[2] == 1])
+    # A stage that keeps its input's shape (BasicBlocks at stride 1, 64 -> 64) would show
+    # its answer as its input: left out. Easy sizes are even, so a stride 2 halves them
+    # exactly (no floor to think about).
+    expansion = 1 if block == "basic" else 4
+    cin, width, stride = rng.choice([s for s in STAGES[block]
+                                     if not (s[2] == 1 and s[0] == s[1] * expansion)])
     blocks = rng.choice([2, 3, 4, 6])
     size = rng.choice({"easy": [56, 28], "medium": [56, 28, 14, 112],
                        "hard": [57, 29, 15, 113, 55]}[difficulty])
@@ -421,14 +527,6 @@ def pool_vs_conv(rng, difficulty):
 
 
 # The order slots cycle through: the first nine questions cover every template once.
-TEMPLATES = {
-    "layer_shape": layer_shape,
-    "layer_memory": layer_memory,
-    "layer_params": layer_params,
-    "layer_flops": layer_flops,
-    "table_cell": table_cell,
-    "vgg_stack": vgg_stack,
-    "block_params": block_params,
-    "stage_shape": stage_shape,
-    "pool_vs_conv": pool_vs_conv,
-}
+TEMPLATES = {template.__name__: fair(template) for template in (
+    layer_shape, layer_memory, layer_params, layer_flops, table_cell, vgg_stack,
+    block_params, stage_shape, pool_vs_conv)}

@@ -109,5 +109,7 @@ def build_quiz(seed, variants: int | None = None, roster: list[dict] | None = No
                 out.append(q)
     for q in out:
         q.prompt = f"[{q.id}] {q.prompt}"
-    return Quiz(title=title or f"CNN Architectures: costs quiz (seed {seed})", seed=str(seed),
+    # The seed stays out of the title, which students see (on Canvas and the handout):
+    # with it and their id, anyone could regenerate their questions and the key.
+    return Quiz(title=title or "CNN Architectures: costs quiz", seed=str(seed),
                 questions=out, students=roster)

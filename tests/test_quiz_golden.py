@@ -1,6 +1,6 @@
-"""Golden files, as hashes: a small quiz's Markdown and key must not change by accident
-(a new Python, a refactor). A deliberate change (a new template, a new catalogue entry,
-which changes the distractors) changes them: refresh with
+"""Golden files, as hashes: a small quiz's handout, Markdown key and JSON key must not
+change by accident (a new Python, a refactor). A deliberate change (a new template, a new
+catalogue entry, which changes the distractors) changes them: refresh with
 
     .venv/bin/python tests/test_quiz_golden.py
 
@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 GOLDEN = {
-    "quiz.md": "be861d0f4a9d0060dba86c2d5fd85143c6a16309117c09ecc506e38127e557e6",
-    "answer_key.json": "71957714d374413a4261dfab04b6c9345fc67c069d897ec1fdccaf9f8fe3bf4d",
+    "quiz.md": "805011c489d0440968f37a5763a302d2fc26dd81b11e353882365fb294aa1fe1",
+    "answer_key.md": "f21bd3e6ad9486e2162bec101bcedd599f196267e57b5408892aeed2d54a28ad",
+    "answer_key.json": "4a305688f245701ce3d16767dfc3a0e53b2ff43d54945a14efe14dcf29d84cf4",
 }
 
 
@@ -22,7 +23,8 @@ def golden_hashes(tmp) -> dict:
     from quizzes.generate import generate
     out = generate(tmp, "golden", variants=2, difficulty="mixed")
     return {name: hashlib.sha256(out[kind].read_bytes()).hexdigest()
-            for kind, name in (("markdown", "quiz.md"), ("key", "answer_key.json"))}
+            for kind, name in (("markdown", "quiz.md"), ("key_markdown", "answer_key.md"),
+                               ("key", "answer_key.json"))}
 
 
 def test_golden(tmp_path):

@@ -16,7 +16,7 @@ from quizzes.variants import build_quiz, parse_difficulty, plan
 from cli_asserts import one_line_error
 
 SAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "quizzes" / "samples" / "roster.csv"
-FILES = ("quiz.qti.zip", "quiz.md", "answer_key.json")
+FILES = ("quiz.qti.zip", "quiz.md", "answer_key.md", "answer_key.json")
 
 
 def _bytes(d):
@@ -138,13 +138,12 @@ def test_cli_generate_and_errors(tmp_path, capsys):
     assert "Traceback" not in err and "difficulty" in err
 
 
-def test_markdown_sections_and_answer_sheet(tmp_path):
+def test_handout_and_key_name_every_question(tmp_path):
     out = generate(tmp_path, "m", roster_path=SAMPLE_ROSTER, questions=3)
-    text = out["markdown"].read_text()
-    assert text.count("## Ada Lovelace (s1001)") == 2  # the quiz, then the answer sheet
-    quiz_part, sheet = text.split("# Answer sheet")
+    handout, key = out["markdown"].read_text(), out["key_markdown"].read_text()
+    assert handout.count("Ada Lovelace (s1001)") == 1 and key.count("Ada Lovelace (s1001)") == 1
     for q in out["quiz"].questions:
-        assert q.id in quiz_part and q.id in sheet
+        assert f"[{q.id}]" in handout and f"| {q.id} |" in key
 
 
 # --- review fixes: --out checked first, limits, empty --templates, device files ---------

@@ -19,11 +19,14 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
     gen = sub.add_parser(
-        "generate", help="write quiz.qti.zip, quiz.md and answer_key.json",
+        "generate", help="write quiz.qti.zip, quiz.md, answer_key.md and answer_key.json",
         description="Writes DIR/quiz.qti.zip (Canvas classic quiz, QTI 1.2: one question "
-                    "group per question, pick 1 of its variants), DIR/quiz.md (printable, "
-                    "one section per variant or per student, answer sheet at the end) and "
-                    "DIR/answer_key.json. The same seed gives byte-identical files. Limits: "
+                    "group per question, pick 1 of its variants), DIR/quiz.md (the "
+                    "students' handout to print: one page per student or per variant, no "
+                    "answers), DIR/answer_key.md (the instructor's key to that handout, "
+                    "with the seed) and DIR/answer_key.json (what `quiz grade` reads). The "
+                    "same seed gives byte-identical files; keep the seed from students. "
+                    "Limits: "
                     f"{MAX_VARIANTS} variants, {MAX_QUESTIONS} questions, {MAX_STUDENTS:,} "
                     f"students in a roster, and {MAX_TOTAL:,} question variants in all "
                     "(questions x variants or students).",
@@ -54,13 +57,23 @@ def register(subparsers) -> None:
 
     grade = sub.add_parser(
         "grade", help="score responses and name the likely mistakes",
-        description="Scores RESPONSES.csv against the key: a CSV with columns student, "
-                    "question, response, or Canvas's Student Analysis export.",
+        description="Scores RESPONSES.csv against the key: a CSV with the columns "
+                    "student, question and response (any order and case; a column named "
+                    "'answer' is taken as the response, and a file with both is refused), "
+                    "or Canvas's Student Analysis export. In the simple CSV, question is a "
+                    "question id (q03v002, q03-1a2b3c4d) or, with a roster key, the "
+                    "question (q03); a multiple-choice response may be the letter printed "
+                    "on the handout (A, b). A row that cannot be graded (an unknown "
+                    "student or question, a second answer) is reported on stderr with its "
+                    "line and skipped; everyone else is graded. An empty file warns.",
         epilog="example: cnnlab quiz grade responses.csv --key quiz/answer_key.json "
                "--plot mistakes.png")
     grade.add_argument("responses", metavar="RESPONSES.csv")
     grade.add_argument("--key", required=True, metavar="KEY.json")
     grade.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    grade.add_argument("--strict", action="store_true",
+                       help="exit 1 when a row was skipped or the file has no responses "
+                            "(the scores are still printed)")
     grade.add_argument("--plot", metavar="FILE",
                        help="figure of mistake counts per question; the suffix picks the "
                             "format (.png, .pdf, .svg, ...)")
@@ -71,7 +84,7 @@ def run_generate(args) -> int:
     from cnnlab.cli import UserError
     from cnnlab.paths import input_problem, output_dir
     from quizzes.csvio import QuizInputError
-    from quizzes.generate import generate
+    from quizzes.generate import FILE_NAMES, generate
     from quizzes.templates import TEMPLATES
     from quizzes.variants import DEFAULT_QUESTIONS, parse_difficulty
 
@@ -121,13 +134,17 @@ def run_generate(args) -> int:
             "questions": len(quiz.slots()),
             "students": len(quiz.students) if quiz.students is not None else None,
             "variants": None if quiz.students is not None else args.variants,
-            "files": {name: str(result[name]) for name in ("qti", "markdown", "key")},
+            "files": {name: str(result[name]) for name in FILE_NAMES},
         }))
     else:
         who = (f"{len(quiz.students)} students" if quiz.students is not None
                else f"{args.variants} variants")
-        print(f"{len(quiz.slots())} questions x {who}: {result['qti']}, "
-              f"{result['markdown']}, {result['key']}")
+        print(f"{len(quiz.slots())} questions x {who}:\n"
+              f"  {result['qti']}  (import into Canvas)\n"
+              f"  {result['markdown']}  (the handout: one page per "
+              f"{'student' if quiz.students is not None else 'variant'}, no answers)\n"
+              f"  {result['key_markdown']}  (the instructor's key to the handout)\n"
+              f"  {result['key']}  (for cnnlab quiz grade)")
     if quiz.students is not None and args.variants is not None:
         print("note: --variants is ignored with --roster (one variant per student)",
               file=sys.stderr)
@@ -138,7 +155,7 @@ def run_grade(args) -> int:
     from cnnlab.cli import UserError
     from cnnlab.paths import PLOT_SUFFIXES, output_file
     from quizzes.csvio import QuizInputError
-    from quizzes.grade import grade_files, public, report
+    from quizzes.grade import grade_files, public, report, skipped_lines
 
     if args.plot is not None:  # a bad --plot is an error now, not after grading
         output_file(args.plot, "--plot", PLOT_SUFFIXES)
@@ -146,6 +163,13 @@ def run_grade(args) -> int:
         result = grade_files(args.responses, args.key)
     except QuizInputError as err:
         raise UserError(str(err)) from None
+    skipped = skipped_lines(result)
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
+    if skipped:
+        rows = sum(s["line"] is not None for s in result["skipped"])
+        print(f"warning: {rows} row(s) or column(s) not graded; everything else was"
+              if rows else "warning: no one was graded", file=sys.stderr, flush=True)
     # The scores first: a plot that still fails to save loses nothing already computed.
     if args.json:
         print(json.dumps(public(result)), flush=True)
@@ -161,4 +185,4 @@ def run_grade(args) -> int:
                             f"scores above are complete") from None
         if not args.json:
             print(f"plot: {args.plot}")
-    return 0
+    return 1 if args.strict and skipped else 0
