@@ -9,7 +9,9 @@ and torch._dynamo on first use, about 1 s; see docs/bench/costs.md.) Shapes come
 params and FLOPs come from the lecture's formulas in `solutions.cnn_costs` (written once),
 fed with the kernel, stride and padding read off each module. Two cross-checks run on every
 table: each formula's output shape must equal torch's, and the rows' params must add up to
-`sum(p.numel())` of the module.
+`sum(p.numel())` of the module. The rows come in the order torch runs the layers (the hooks
+fire as it does), so they follow whatever the module's forward does, residual shortcuts
+included; tests/test_costs_cli.py checks this against forward pre-hooks.
 
 Counting choices the lecture does not make (also printed under the table):
 - Batch norm: params 2C (gamma and beta; running statistics are buffers, not params);
@@ -29,6 +31,8 @@ torch and the reference architectures are imported on first use, so importing th
 """
 from __future__ import annotations
 
+import difflib
+import re
 import textwrap
 
 from solutions import cnn_costs as F
@@ -72,6 +76,35 @@ def accepted_models() -> str:
     return ", ".join(MODELS)
 
 
+def _name_key(name: str) -> str:
+    # "VGG-16", "vgg_16", "ResNet50" and "resnet 50" all mean the registered "vgg16"/"resnet50".
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_BY_KEY = {_name_key(name): name for name in MODELS}
+assert len(_BY_KEY) == len(MODELS), "two MODELS names differ only in case or '-'/'_'"
+
+
+def resolve_model(name: str) -> str:
+    """The registered name for `name`, in any case and with or without '-', '_' or spaces
+    ('VGG-16' -> 'vgg16', 'vgg16-bn' -> 'vgg16_bn'); an unknown name is a one-line CostError
+    that suggests the nearest registered ones."""
+    if name in MODELS:
+        return name
+    key = _name_key(name)
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    # difflib's ratio; the names as good as the best one (resnet9: resnet18, 34 and 50 alike).
+    score = {k: difflib.SequenceMatcher(None, key, k).ratio() for k in _BY_KEY}
+    best = max(score.values())
+    near = sorted((_BY_KEY[k] for k in _BY_KEY if score[k] >= max(0.6, best - 0.05)),
+                  key=lambda m: -score[_name_key(m)])[:3]
+    hint = (f"did you mean {', '.join(near[:-1]) + ' or ' if len(near) > 1 else ''}"
+            f"{near[-1]}? " if near else "")
+    raise CostError(f"unknown model {name!r}; {hint}accepted (any case, '-' or '_' "
+                    f"optional): {accepted_models()}")
+
+
 def parse_input_shape(text: str) -> tuple[int, int, int]:
     """'C,H,W' -> (C, H, W), three positive ints."""
     parts = [p.strip() for p in text.replace("x", ",").split(",")]
@@ -86,9 +119,9 @@ def parse_input_shape(text: str) -> tuple[int, int, int]:
 
 
 def build_model(model: str):
-    """The reference nn.Module for a registered name, built on whatever device is current."""
-    if model not in MODELS:
-        raise CostError(f"unknown model {model!r}; accepted: {accepted_models()}")
+    """The reference nn.Module for a registered name (any case, see resolve_model), built on
+    whatever device is current."""
+    model = resolve_model(model)
     from solutions import cnn_architectures
     builder, kwargs, _ = MODELS[model]
     return getattr(cnn_architectures, builder)(**kwargs)
@@ -236,8 +269,7 @@ def cost_rows(model: str, input_shape: tuple[int, int, int] | None = None,
     device="meta" runs it on a (1, C, H, W) meta tensor instead; the rows are the same, but
     torch's Python meta kernels cost about 1 s of imports on first use (see bench/).
     """
-    if model not in MODELS:
-        raise CostError(f"unknown model {model!r}; accepted: {accepted_models()}")
+    model = resolve_model(model)
     shape = tuple(input_shape or MODELS[model][2])
     if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1
                               for d in shape):
@@ -285,6 +317,7 @@ def module_rows(net, input_shape: tuple[int, int, int], device: str = "cpu") -> 
 
 def cost_report(model: str, input_shape: tuple[int, int, int] | None = None) -> dict:
     """The contract's JSON object for `cnnlab costs MODEL --json`."""
+    model = resolve_model(model)
     rows = cost_rows(model, input_shape)
     return report_from_rows(model, tuple(input_shape or MODELS[model][2]), rows)
 
@@ -300,6 +333,132 @@ def report_from_rows(model: str, input_shape: tuple, rows: list[dict]) -> dict:
                    "flops": sum(r["flops"] for r in rows),
                    "memory_kb": sum(r["memory_kb"] for r in rows)},
     }
+
+
+# --- Rows grouped as the lecture presents a network (for the figure) -------------------------
+
+# Levels from finest to coarsest. "auto" picks the finest with at most MAX_GROUPS rows, so a
+# figure stays readable on a slide: VGG per layer, ResNet-50 per block, ResNet-152 per stage.
+GROUP_LEVELS = ("layer", "block", "stage")
+MAX_GROUPS = 30
+
+_RESNET_PATH = re.compile(r"^layer(\d+)\.(\d+)\.")
+
+
+def _family(model: str) -> str:
+    # How the lecture names the layers: VGG by stage (conv3_2, pool3), ResNet by stage
+    # (conv1, conv2_x ... conv5_x, fc), everything else one number per conv (AlexNet's conv1
+    # ... conv5, pool5, fc6 ... fc8).
+    for prefix in ("vgg", "resnet"):
+        if model.startswith(prefix):
+            return prefix
+    return "sequential"
+
+
+def lecture_labels(model: str, rows: list[dict]) -> list[dict]:
+    """Per row, the lecture's name for it and the block and stage it belongs to:
+    {"label", "block": (key, label, path), "stage": (key, label, path)}. Rows whose module
+    path has no dot (LeNet's fc1, ResNet's conv1, avgpool, fc) already carry their name."""
+    family = _family(_BY_KEY.get(_name_key(model), model))
+    out: list[dict] = []
+    stage, in_stage, convs, fcs = 1, 0, 0, 0
+    stage_start = None
+    for r in rows:
+        name, kind = r["name"], r["type"]
+        own = (name, name, name)
+        if "." not in name:
+            label = name
+            block = stage_ = own
+            if family == "resnet" and name == "bn1" and out and out[-1]["label"] == "conv1":
+                block = stage_ = ("conv1", "conv1", "conv1 + bn1")  # the lecture's conv1 row
+        elif family == "resnet" and _RESNET_PATH.match(name):
+            n, b = map(int, _RESNET_PATH.match(name).groups())
+            label = f"conv{n + 1}_x"
+            block = (f"layer{n}.{b}", f"conv{n + 1}_x, block {b + 1}", f"layer{n}.{b}")
+            stage_ = (f"layer{n}", f"conv{n + 1}_x", f"layer{n}")
+        elif family == "vgg" and name.startswith("features."):
+            if stage_start is None:
+                stage_start = name
+            if kind == "conv":
+                in_stage += 1
+                label = f"conv{stage}_{in_stage}"
+                block = (name, label, name)
+            elif kind == "batchnorm":
+                label = f"bn{stage}_{in_stage}"
+                conv = out[-1]["block"] if out else own
+                block = (conv[0], conv[1], f"{conv[2]}-{name.rsplit('.', 1)[1]}")
+            else:
+                label = f"pool{stage}"
+                block = (name, label, name)
+            stage_ = (f"conv{stage}", f"conv{stage}", f"{stage_start}-{name.rsplit('.', 1)[1]}")
+            if kind == "pool":
+                stage, in_stage, stage_start = stage + 1, 0, None
+        else:
+            if kind == "conv":
+                convs += 1
+                label = f"conv{convs}"
+            elif kind == "pool":
+                label = f"pool{convs}"
+            elif kind == "fc":
+                fcs += 1
+                label = f"fc{(convs if family != 'vgg' else stage - 1) + fcs}"
+            elif kind == "batchnorm":
+                label = f"bn{convs}"
+            else:
+                label = kind
+            block = stage_ = (name, label, name)
+            if kind == "batchnorm" and out and out[-1]["block"][0] == rows[len(out) - 1]["name"]:
+                prev = out[-1]["block"]
+                block = stage_ = (prev[0], prev[1], f"{prev[2]} + {name}")
+        out.append({"label": label, "block": block, "stage": stage_})
+    # A group's path covers all its rows: the last one written wins (VGG's spans grow as the
+    # rows come), and a ResNet stage says how many blocks it has.
+    final: dict[tuple, tuple] = {}
+    for lab in out:
+        for level in ("block", "stage"):
+            final[(level, lab[level][0])] = lab[level]
+    if family == "resnet":
+        blocks: dict[str, set] = {}
+        for lab in out:
+            blocks.setdefault(lab["stage"][0], set()).add(lab["block"][0])
+        for (level, key), (k, label, path) in list(final.items()):
+            if level == "stage" and len(blocks.get(key, ())) > 1:
+                final[(level, key)] = (k, f"{label}, {len(blocks[key])} blocks", path)
+    for lab in out:
+        for level in ("block", "stage"):
+            lab[level] = final[(level, lab[level][0])]
+    return out
+
+
+def group_rows(model: str, rows: list[dict], level: str = "auto") -> tuple[str, list[dict]]:
+    """(the level used, the groups): consecutive rows of one layer, block or stage merged,
+    each {"label", "path", "names", "types", "count", "memory_kb", "params", "flops"}; the
+    sums over groups equal the table's totals. level "auto": the finest level with at most
+    MAX_GROUPS groups (the coarsest if none is that small)."""
+    if level != "auto" and level not in GROUP_LEVELS:
+        raise CostError(f"unknown grouping {level!r}; use auto, {', '.join(GROUP_LEVELS)}")
+    labels = lecture_labels(model, rows)
+    candidates = GROUP_LEVELS if level == "auto" else (level,)
+    for candidate in candidates:
+        groups: list[dict] = []
+        for r, lab in zip(rows, labels):
+            key, label, path = ((r["name"], lab["label"], r["name"]) if candidate == "layer"
+                                else lab[candidate])
+            if not groups or groups[-1]["key"] != key:
+                groups.append({"key": key, "label": label, "path": path, "names": [],
+                               "types": [], "memory_kb": 0.0, "params": 0, "flops": 0})
+            g = groups[-1]
+            g["names"].append(r["name"])
+            if r["type"] not in g["types"]:
+                g["types"].append(r["type"])
+            for field in ("memory_kb", "params", "flops"):
+                g[field] += r[field]
+        if len(groups) <= MAX_GROUPS:
+            break
+    for g in groups:
+        g["count"] = len(g["names"])
+        del g["key"]
+    return candidate, groups
 
 
 def human(n: float) -> str:

@@ -1,42 +1,110 @@
 """Figures for the CLI. matplotlib is imported inside the functions, with the Agg backend,
-so `cnnlab` never pays for it unless a figure is asked for."""
+so `cnnlab` never pays for it unless a figure is asked for.
+
+The cost figure is made for a lecture slide: a 16:9 page (13.33 x 7.5 in, PowerPoint's and
+Google Slides' default) saved at 144 dpi, 1920 x 1080 px. A slide shows it full width at
+1280 to 1920 px, so a 12 pt font is at least 12 / 72 * 1280 / 13.33 = 16 px on screen.
+tests/test_plots.py measures this, and that no two texts overlap or leave the figure.
+"""
 from __future__ import annotations
 
+from pathlib import Path
 
-def plot_costs(report: dict, path: str) -> None:
-    """Three aligned bar panels (memory, params, FLOPs per layer, as % of the model's total),
-    making the lecture's point: memory sits in the early conv layers, params in the fc ones."""
+SLIDE_IN = (40 / 3, 7.5)   # inches, 16:9
+DPI = 144                  # 1920 x 1080 px
+TEXT_PT = 13               # row labels, panel titles, the lesson line
+SMALL_PT = 12              # tick labels, values next to the bars, the legend: 16 px at 1280
+TITLE_PT = 15
+ROW_IN = 0.2               # one bar row (14.4 pt for 12 pt labels); more rows make it taller
+FRAME_IN = 1.6             # titles, axis ticks and the legend around the bars
+
+# A group's bar takes the colour of its main layer type (a ResNet block is convs and BNs).
+TYPE_STYLE = {"conv": ("conv", "#1f77b4"), "fc": ("fully connected", "#ff7f0e"),
+              "pool": ("pool", "#2ca02c"), "batchnorm": ("batch norm", "#17becf"),
+              "flatten": ("flatten", "#7f7f7f")}
+
+# No version or date stamped into the file, so the same table gives the same bytes.
+_METADATA = {".png": {"Software": None},
+             ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+             ".svg": {"Creator": None, "Date": None},
+             ".ps": {"Creator": None}, ".eps": {"Creator": None}}
+
+
+def costs_figure(report: dict, level: str = "auto"):
+    """Three bar panels side by side (memory, params, FLOPs), one row per layer, block or
+    stage (cnnlab.costs.group_rows; "auto" keeps a deep network to at most 30 rows), each bar
+    labelled with its absolute value and its share of the model's total. Returns the
+    matplotlib Figure; plot_costs saves it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    rows = report["rows"]
-    totals = report["totals"]
-    names = [r["name"] for r in rows]
-    x = range(len(rows))
-    panels = [("memory_kb", "memory", "tab:blue"), ("params", "params", "tab:orange"),
-              ("flops", "FLOPs", "tab:green")]
-    width = min(max(8.0, 0.18 * len(rows) + 3), 40.0)
-    fig, axes = plt.subplots(3, 1, figsize=(width, 8.5), sharex=True)
-    for ax, (key, label, color) in zip(axes, panels):
-        total = totals[key] or 1
-        share = [100.0 * r[key] / total for r in rows]
-        ax.bar(x, share, color=color, width=0.8)
-        ax.set_ylabel(f"% of {label}")
-        ax.set_ylim(0, max(share + [1.0]) * 1.15)
-        ax.grid(axis="y", alpha=0.3)
-        first = sum(share[: max(1, len(rows) // 3)])
-        fc = sum(s for s, r in zip(share, rows) if r["type"] == "fc")
-        ax.set_title(f"{label}: total {_total(key, totals[key])}; first third of layers "
-                     f"{first:.0f}%, fc layers {fc:.0f}%", loc="right", fontsize=9)
-    axes[-1].set_xticks(list(x))
-    axes[-1].set_xticklabels(names, rotation=90, fontsize=7 if len(rows) < 60 else 5)
+    from cnnlab.costs import group_rows
+
+    rows, totals = report["rows"], report["totals"]
+    used, groups = group_rows(report["model"], rows, level)
+    n = len(groups)
+    height = max(SLIDE_IN[1], FRAME_IN + ROW_IN * n)
+    fig, axes = plt.subplots(1, 3, figsize=(SLIDE_IN[0], height), sharey=True,
+                             layout="constrained")
+    names = [g["label"] if g["label"] == g["path"] else f"{g['label']} ({g['path']})"
+             for g in groups]
+    colors = [TYPE_STYLE[_main_type(g["types"])][1] for g in groups]
+    # (field, title, value label, tick label, the field's unit -> the axis's unit)
+    panels = [("memory_kb", "memory", _memory, _mb_tick, 1 / 1024),
+              ("params", "params", _count, _count, 1), ("flops", "FLOPs", _count, _count, 1)]
+    y = range(n)
+    for ax, (key, what, fmt, tick, scale) in zip(axes, panels):
+        values = [g[key] * scale for g in groups]
+        total = totals[key] * scale or 1
+        ax.barh(y, values, color=colors, height=0.72)
+        top = max(values) or 1
+        ax.set_xlim(0, top * 1.75)  # room for the value labels right of the longest bar
+        for i, v in enumerate(values):
+            if v:
+                share = 100 * v / total
+                text = fmt(v / scale) + (f"  {share:.0f}%" if share >= 1 else "")
+                ax.text(v + top * 0.02, i, text, va="center", ha="left", fontsize=SMALL_PT)
+        ax.set_title(f"{what}: {fmt(totals[key])} in all", fontsize=TEXT_PT)
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos, tick=tick: tick(v) if v else "0"))
+        ax.tick_params(axis="x", labelsize=SMALL_PT)
+        ax.tick_params(axis="y", length=0)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    axes[0].set_yticks(list(y), names, fontsize=SMALL_PT)
+    axes[0].set_ylim(n - 0.5, -0.5)  # forward order, top to bottom
+    present = [t for t in TYPE_STYLE if any(_main_type(g["types"]) == t for g in groups)]
+    fig.legend([Patch(color=TYPE_STYLE[t][1]) for t in present],
+               [TYPE_STYLE[t][0] for t in present], loc="outside lower center",
+               ncols=len(present), fontsize=SMALL_PT, frameon=False)
     c, h, w = report["input_shape"]
-    fig.suptitle(f"{report['model']} ({c}x{h}x{w}): where memory, params and FLOPs go\n"
-                 f"{_lesson(rows, totals)}", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    per = {"layer": "per layer", "block": "per block", "stage": "per stage"}[used]
+    fig.suptitle(f"{report['model']} ({c}x{h}x{w}), {per} ({n} rows for {len(rows)} layers): "
+                 f"where memory, params and FLOPs go\n{_lesson(rows, totals)}",
+                 fontsize=TITLE_PT)
+    return fig
+
+
+def plot_costs(report: dict, path, level: str = "auto") -> None:
+    import matplotlib.pyplot as plt
+
+    fig = costs_figure(report, level)
+    try:
+        fig.savefig(path, dpi=DPI, metadata=_METADATA.get(Path(path).suffix.lower()))
+    finally:
+        plt.close(fig)
+
+
+def _main_type(types: list[str]) -> str:
+    for t in ("conv", "fc", "pool", "batchnorm", "flatten"):
+        if t in types:
+            return t
+    return types[0]
 
 
 def _lesson(rows: list[dict], totals: dict) -> str:
@@ -54,10 +122,23 @@ def _lesson(rows: list[dict], totals: dict) -> str:
     return f"memory sits in the first third of layers ({mem_early:.0f}%), {where}"
 
 
-def _total(key: str, value: float) -> str:
-    if key == "memory_kb":
-        return f"{value / 1024:,.2f} MB"
+def _memory(kb: float) -> str:
+    if kb >= 1024:
+        return f"{_sig(kb / 1024)} MB"
+    return f"{_sig(kb)} KB"
+
+
+def _mb_tick(mb: float) -> str:
+    return f"{mb:g} MB"
+
+
+def _count(value: float) -> str:
     for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g}{unit}"
+        if abs(value) >= scale:
+            return f"{_sig(value / scale)}{unit}"
     return f"{value:g}"
+
+
+def _sig(value: float) -> str:
+    # Three significant figures, without an exponent: 85.6, 3.06, 138, 1,229.
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"

@@ -1,10 +1,22 @@
 """`cnnlab build [ASSIGNMENT...] --out DIR [--json]`: Otter Assign plus its proofs.
 
-Thin: the work is autograder.build.build_assignment."""
+Thin: the work is autograder.build.build_assignment. The arguments are checked before
+autograder.build is imported (it brings torch and nbformat, about 2 s), so a mistyped
+command answers at once."""
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
+
+
+def masters() -> list[str]:
+    """autograder.build.discover() without importing it: every assignment with a master
+    notebook assignments/<a>/<a>.ipynb (tests/test_cli_speed.py checks the two agree)."""
+    return sorted(p.parent.name for p in ASSIGNMENTS.glob("*/*.ipynb")
+                  if p.stem == p.parent.name)
 
 
 def register(subparsers) -> None:
@@ -29,13 +41,22 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from cnnlab.paths import output_dir
+
+    known = masters()
+    for name in args.assignments:
+        if name not in known:
+            # Before anything is built; the message and status of autograder.build's own.
+            path = ASSIGNMENTS / name / f"{name}.ipynb"
+            print(f"cnnlab build: {name}: FAILED: no master notebook {path} (assignments: "
+                  f"{', '.join(known) or 'none'})", file=sys.stderr)
+            return 1
+    output_dir(args.out)
     from autograder import build
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    from cnnlab.paths import output_dir
-    output_dir(args.out)
     names = args.assignments or build.discover()
     summaries = []
     for name in names:

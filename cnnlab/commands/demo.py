@@ -21,14 +21,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from autograder.build import BuildError
-    from cnnlab import demo
     from cnnlab.cli import UserError
+    from cnnlab.paths import output_dir
 
     if args.jobs < 1:
         raise UserError("-j must be at least 1")
-    from cnnlab.paths import output_dir
     output_dir(args.out)
+    # Only now: autograder.build imports torch and nbformat (about 2 s).
+    from autograder.build import BuildError
+    from cnnlab import demo
     try:
         demo.run(args.out, jobs=args.jobs)
     except BuildError as err:

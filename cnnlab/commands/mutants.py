@@ -23,14 +23,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from autograder import mutants
     from cnnlab.cli import UserError
 
     unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
     if unknown:
         raise UserError(f"unknown assignment {unknown[0]!r}; choose from {', '.join(ASSIGNMENTS)}")
+    # Only now: autograder.mutants imports torch (about 1.5 s).
+    from tqdm import tqdm
+
+    from autograder import mutants
     total = len(mutants.catalogue(args.assignments or None))
     with tqdm(total=total, desc="grading mutants", unit="mutant", file=sys.stderr,
               disable=None) as bar:
