@@ -291,15 +291,26 @@ def _unknown(lookup: Lookup, student: str, question: str) -> str:
             + (f"; student {student!r} is not in its roster either" if stranger else ""))
 
 
+def _cells(n: int) -> str:
+    return f"{n} cell" + ("" if n == 1 else "s")
+
+
 def _simple(lower, rows, lookup, cols, problem):
     s, q, r = cols["student"], cols["question"], cols["response"]
     need = max(s, q, r)
     out, seen = [], {}
     for line, row in rows:
         if len(row) <= need:
-            problem(line, f"{len(row)} columns; expected at least {need + 1} "
+            problem(line, f"{_cells(len(row))}; expected at least {need + 1} "
                           f"(student, question, response)")
             continue
+        if len(row) > len(lower):
+            # A shape typed without quotes, `s1,q01,(64, 56, 56)`: its commas made cells.
+            if r != len(lower) - 1:
+                problem(line, f"{_cells(len(row))}, but the header has {len(lower)}: put a "
+                              f"response with commas in quotes")
+                continue
+            row = row[:r] + [",".join(row[r:])]
         student, question = row[s].strip(), row[q].strip()
         if not student or not question:
             problem(line, "empty " + ("student" if not student else "question"))
@@ -344,7 +355,7 @@ def _canvas(path, header, header_line, lower, rows, lookup, problem):
     out, last = [], {}
     for line, row in rows:
         if len(row) <= max(columns):
-            problem(line, f"{len(row)} columns; the header has {len(header)}")
+            problem(line, f"{_cells(len(row))}; the header has {len(header)}")
             continue
         student = row[id_col].strip()
         if sis_col is not None and lookup.students and student not in lookup.students:

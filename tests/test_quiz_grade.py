@@ -198,7 +198,7 @@ def test_grade_roster_key_by_slot_and_canvas_export(tmp_path):
     ([["student", "question", "response"], ["ann", "nope", "1"]], 2, "not in the key"),
     ([["student", "question", "response"], ["ann", "Q", "1"], ["ann", "Q", "2"]], 3,
      "second answer"),
-    ([["student", "question", "response"], ["ann"]], 2, "columns"),
+    ([["student", "question", "response"], ["ann"]], 2, "1 cell; expected at least 3"),
     ([["who", "what"], ["ann", "1"]], 1, "unknown responses format"),
     ([["name", "id", "sis_id", "77: some other question", "n correct"], ["a", "1", "", "3", "1"]],
      1, "names no question"),

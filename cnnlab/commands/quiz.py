@@ -166,10 +166,9 @@ def run_grade(args) -> int:
     skipped = skipped_lines(result)
     for line in skipped:
         print(f"warning: {line}", file=sys.stderr)
-    if skipped:
-        rows = sum(s["line"] is not None for s in result["skipped"])
-        print(f"warning: {rows} row(s) or column(s) not graded; everything else was"
-              if rows else "warning: no one was graded", file=sys.stderr, flush=True)
+    if skipped and any(s["line"] is not None for s in result["skipped"]):
+        print(f"warning: {len(skipped)} skipped (above); the rest is graded"
+              + ("; --strict: exit 1" if args.strict else ""), file=sys.stderr, flush=True)
     # The scores first: a plot that still fails to save loses nothing already computed.
     if args.json:
         print(json.dumps(public(result)), flush=True)
