@@ -407,8 +407,8 @@ def lecture_labels(model: str, rows: list[dict]) -> list[dict]:
             else:
                 label = kind
             block = stage_ = (name, label, name)
-            if kind == "batchnorm" and out and out[-1]["block"][0] == rows[len(out) - 1]["name"]:
-                prev = out[-1]["block"]
+            if kind == "batchnorm" and out and rows[len(out) - 1]["type"] == "conv":
+                prev = out[-1]["block"]  # a conv and its batch norm: one block
                 block = stage_ = (prev[0], prev[1], f"{prev[2]} + {name}")
         out.append({"label": label, "block": block, "stage": stage_})
     # A group's path covers all its rows: the last one written wins (VGG's spans grow as the

@@ -53,7 +53,9 @@ def costs_figure(report: dict, level: str = "auto"):
              for g in groups]
     colors = [TYPE_STYLE[_main_type(g["types"])][1] for g in groups]
     # (field, title, value label, tick label, the field's unit -> the axis's unit)
-    panels = [("memory_kb", "memory", _memory, _mb_tick, 1 / 1024),
+    in_mb = max(g["memory_kb"] for g in groups) >= 1024
+    panels = [("memory_kb", "memory", _memory, _mb_tick if in_mb else _kb_tick,
+               1 / 1024 if in_mb else 1),
               ("params", "params", _count, _count, 1), ("flops", "FLOPs", _count, _count, 1)]
     y = range(n)
     for ax, (key, what, fmt, tick, scale) in zip(axes, panels):
@@ -117,19 +119,30 @@ def _lesson(rows: list[dict], totals: dict) -> str:
     mem_early = share("memory_kb", rows[:third])
     params_fc = share("params", [r for r in rows if r["type"] == "fc"])
     params_late = share("params", rows[-third:])
-    where = (f"params in the fully connected layers ({params_fc:.0f}%)" if params_fc >= 50
-             else f"params in the last third of layers ({params_late:.0f}%)")
+    if params_fc >= 50:
+        where = f"params in the fully connected layers ({params_fc:.0f}%)"
+    elif params_late >= 50:
+        where = f"params in the last third of layers ({params_late:.0f}%)"
+    else:  # a stem without a classifier: name the layer that holds the most
+        top = max(rows, key=lambda r: r["params"])
+        where = f"params mostly in {top['name']} ({share('params', [top]):.0f}%)"
     return f"memory sits in the first third of layers ({mem_early:.0f}%), {where}"
 
 
 def _memory(kb: float) -> str:
     if kb >= 1024:
         return f"{_sig(kb / 1024)} MB"
-    return f"{_sig(kb)} KB"
+    if kb >= 1:
+        return f"{_sig(kb)} KB"
+    return f"{kb * 1024:.0f} B"
 
 
 def _mb_tick(mb: float) -> str:
     return f"{mb:g} MB"
+
+
+def _kb_tick(kb: float) -> str:
+    return f"{kb:g} KB"
 
 
 def _count(value: float) -> str:

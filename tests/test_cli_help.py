@@ -6,7 +6,7 @@ from cnnlab.cli import main
 
 @pytest.mark.parametrize("command", [["costs"], ["build"], ["grade"], ["quiz"],
                                      ["quiz", "generate"], ["quiz", "grade"], ["mutants"],
-                                     ["demo"]], ids=" ".join)
+                                     ["demo"], ["doctor"]], ids=" ".join)
 def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])

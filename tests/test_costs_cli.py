@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 
+from cli_asserts import one_line_error
 from cnnlab import costs
 from cnnlab.cli import main
 from solutions import cnn_costs
@@ -79,6 +80,60 @@ def test_rows_match_a_real_forward_pass(model):
         assert rows[index - 1]["output_shape"] == linear_inputs[0][1][1:]
         assert rows[index - 1]["params"] == rows[index - 1]["flops"] == 0
         assert sum(r["type"] == "flatten" for r in rows) == 1
+
+
+@pytest.mark.parametrize("model", ["resnet18", "resnet50", "vgg11_bn", "alexnet"])
+def test_rows_follow_the_order_torch_runs_the_layers(model):
+    # Forward pre-hooks record the order in which torch starts each counted layer (a
+    # different hook from the rows' own); the rows must list the layers in that order. For
+    # ResNet this is the reference's forward, shortcut and main branch as it runs them.
+    shape = SMALL_INPUT[model]
+    with torch.device("meta"):
+        net = costs.build_model(model)
+    net = net.to_empty(device="cpu").eval()
+    started = []
+    for name, module in net.named_modules():
+        if isinstance(module, COUNTED):
+            module.register_forward_pre_hook(lambda m, i, name=name: started.append(name))
+    with torch.no_grad():
+        net(torch.zeros((1, *shape)))
+    rows = [r["name"] for r in costs.cost_rows(model, shape) if r["type"] != "flatten"]
+    assert rows == started
+    if model.startswith("resnet"):
+        # Every block's layers come together, block after block, as torch runs them.
+        blocks = [n.rsplit(".", 2)[0] if ".downsample." in n else n.rsplit(".", 1)[0]
+                  for n in rows if n.startswith("layer")]
+        assert blocks == sorted(blocks, key=lambda b: tuple(map(int, b[5:].split("."))))
+
+
+@pytest.mark.parametrize("given, registered", [
+    ("VGG16", "vgg16"), ("vgg-16", "vgg16"), ("Vgg_16", "vgg16"), ("ResNet50", "resnet50"),
+    ("resnet_18", "resnet18"), ("VGG16_BN", "vgg16_bn"), ("vgg16-bn", "vgg16_bn"),
+    ("LeNet-5", "lenet5"), ("GoogLeNet-Stem", "googlenet_stem"), ("AlexNet", "alexnet")])
+def test_model_names_in_any_case(given, registered, capsys):
+    shape = SMALL_INPUT[registered]
+    assert main(["costs", given, "--input", ",".join(map(str, shape)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == registered
+    assert report["totals"]["params"] == real_forward(registered, shape)[2]
+
+
+@pytest.mark.parametrize("typo, nearest", [
+    ("resnt50", "resnet50"), ("alexnett", "alexnet"), ("lenet", "lenet5"),
+    ("googlenet", "googlenet_stem"), ("vgg16bnn", "vgg16_bn"), ("ResNet-151", "resnet152"),
+    ("resnet9", "resnet18")])
+def test_unknown_model_suggests_the_nearest(typo, nearest, capsys):
+    assert main(["costs", typo]) == 2
+    captured = one_line_error(capsys, "cnnlab costs: error:", f"unknown model {typo!r}",
+                              "did you mean")
+    suggested = captured.err.split("did you mean", 1)[1].split("?", 1)[0]
+    assert nearest in suggested.replace(",", " ").split()
+
+
+def test_unknown_model_far_from_all_has_no_suggestion(capsys):
+    assert main(["costs", "inception_v3"]) == 2
+    captured = one_line_error(capsys, "unknown model 'inception_v3'", "accepted")
+    assert "did you mean" not in captured.err
 
 
 def test_module_rows_follow_a_hand_changed_network():
@@ -222,6 +277,8 @@ def test_table_output(capsys):
     ["costs", "lenet5", "--input", "1,32,32"],        # fc1 needs exactly 50x7x7
     ["costs", "resnet18", "--input", "1,224,224"],    # wrong channels
     ["costs", "lenet5", "--plot", "/no/such/folder/x.png"],
+    ["costs", "vgg16", "--per-layer"],                # only changes a --plot figure
+    ["costs", "vgg16", "--group", "stage"],
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv, capsys):
     assert main(argv) == 2
