@@ -2,7 +2,8 @@
 
 For an assignment `a` (a master notebook `assignments/a/a.ipynb`), `build_assignment` writes
 
-    OUT/a/student/a.ipynb (+ tests/)   what students get: stubs and public tests only
+    OUT/a/student/a.ipynb (+ tests/)   what students get: stubs and public tests only,
+                                       and public_hints.py (autograder/public_hints.py)
     OUT/a/autograder/                  Otter's output: the reference notebook, tests, *.zip
     OUT/a/questions.json               {question: points}
     OUT/a/leak_report.json             what was checked in the student folder, and any leak
@@ -25,13 +26,15 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from autograder import gradescope, notebook_tools
+from autograder import gradescope, notebook_tools, public_hints
 from autograder.runner import question_points
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
 # Pipeline modules of the autograder package that the hidden tests never import.
-NOT_SHIPPED = ("build.py", "grade.py", "notebook_tools.py", "gradescope.py")
+NOT_SHIPPED = ("build.py", "grade.py", "notebook_tools.py", "gradescope.py", "public_hints.py")
+# Modules of the autograder package that students receive on purpose (not leaks).
+FOR_STUDENTS = (public_hints.RUNTIME.name,)
 
 
 class BuildError(Exception):
@@ -125,6 +128,8 @@ def leak_report(master: Path, student_dir: Path, assignment: str) -> dict:
     package_files = {}
     for package in ("solutions", "autograder"):
         for path in (ROOT / package).rglob("*.py"):
+            if package == "autograder" and path.name in FOR_STUDENTS:
+                continue
             text = path.read_text()
             if len(text.strip()) > 40:  # an empty __init__ matches anything
                 package_files[path.relative_to(ROOT).as_posix()] = text
@@ -193,6 +198,12 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
     with tempfile.TemporaryDirectory(prefix=f"cnnlab_build_{assignment}_") as tmp:
         _say(progress, assignment, "staging the master notebook and its autograder files")
         staged = stage(master, Path(tmp))
+        _say(progress, assignment, "running the public tests against each catalogued mistake "
+             f"for their hints ({public_hints.FILE_NAME})")
+        try:
+            public_hints.ship(assignment, staged)
+        except ValueError as err:
+            raise BuildError(f"the public tests' hints: {err}") from None
         _say(progress, assignment, "running otter assign")
         run_otter_assign(staged, Path(tmp) / "dist")
         if dest.exists():

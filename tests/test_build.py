@@ -241,7 +241,10 @@ def test_otter_check_cli_in_a_bare_student_folder(out, tmp_path, sample, passes)
     if passes:
         assert "conv_output_size passed!" in output or "All tests passed" in output, output
     else:
-        assert "conv_output_size results:" in output and "should give 56" in output, output
+        # the public test says what came back, and which catalogued mistake that looks like
+        assert "conv_output_size results:" in output, output
+        assert "conv_output_size(227, 11, 4, 2) returned 55, expected 56" in output, output
+        assert "it looks like you forgot the +1" in output, output
 
 
 GRADER_CHECK = """\

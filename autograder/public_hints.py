@@ -1,0 +1,309 @@
+"""The public tests' hints: `public_hints.py`, written by `cnnlab build` beside each student
+notebook, so that a failing public test says what came back and which catalogued mistake
+that looks like.
+
+A public test builds its assertion message with `explain(call, got, expected)` from that file
+(`public_hints_runtime.py` is its code; the tests fall back to "returned X, expected Y" when
+the file is missing). Its table HINTS, {(call, what): [(wrong value, hint)]}, is made here:
+
+1. the reference environment is the master notebook's own code (its given code and solution
+   cells, without the demos in top-level `try:`/`for`/`if`... blocks);
+2. every catalogued mistake of the assignment is swapped into a fresh copy of it: the formula
+   mistakes of autograder/mistakes.py, the source mutants of autograder/mutants.py, and for
+   softmax_backprop the mistaken gradients of its checks (`mistaken_grads`);
+3. each public test runs once per mistake, with a recording `explain`: the assertion that
+   fails records its (call, what), the value the mistake returned there, and the mistake.
+
+So the table holds only the calls the public tests themselves make, values that differ from
+the reference's (the assertion failed), and the catalogue's descriptions: no hidden-test
+argument, no expected value, no code. A mistake added to a catalogue reaches the students
+with the next build, and a public test added to a notebook gets its hints the same way.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import pprint
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from autograder import notebook_tools
+from autograder import public_hints_runtime as runtime
+
+FILE_NAME = "public_hints.py"           # beside the student notebook
+RUNTIME = Path(runtime.__file__)        # its code; the build ships it (not an instructor file)
+_DEMO_STATEMENTS = (ast.Try, ast.For, ast.While, ast.With, ast.If, ast.AsyncFor, ast.AsyncWith)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    hint: str                                  # shown after "it looks like "
+    overrides: Callable[[dict], dict]          # reference env -> the names it replaces
+    affects: frozenset | None = None           # the names it changes; None: any
+
+
+# ----------------------------------------------------------------------------- the notebook
+
+def public_tests(master: str | Path) -> list[str]:
+    """The source of every public test cell of the master, in notebook order."""
+    nb = notebook_tools.read(master)
+    sources = []
+    for block in notebook_tools.question_blocks(nb).values():
+        if block["tests_begin"] is None or block["tests_end"] is None:
+            continue
+        for cell in nb.cells[block["tests_begin"] + 1:block["tests_end"]]:
+            if cell.cell_type == "code" and not notebook_tools.is_hidden_test(cell):
+                sources.append(notebook_tools._source(cell))
+    return sources
+
+
+def reference_env(master: str | Path) -> dict:
+    """A fresh namespace holding the master notebook's code, tests and demos left out."""
+    nb = notebook_tools.read(master)
+    tests = set(public_tests(master))
+    env: dict = {"__name__": "__main__"}
+    for number, cell in enumerate(nb.cells, start=1):
+        source = notebook_tools._source(cell)
+        if cell.cell_type != "code" or notebook_tools.is_hidden_test(cell) or source in tests:
+            continue
+        tree = ast.parse(source)
+        tree.body = [node for node in tree.body if not isinstance(node, _DEMO_STATEMENTS)]
+        exec(compile(tree, f"<{Path(master).name} cell {number}>", "exec"), env)
+    return env
+
+
+# ----------------------------------------------------------------------------- the catalogues
+
+def _formula_mistakes() -> list[Mistake]:
+    from autograder import mistakes
+    return [Mistake(f"you {m.description}", lambda env, m=m: {m.target: m.wrong})
+            for m in mistakes.CATALOGUE]
+
+
+def _definitions(source: str) -> dict[str, ast.AST]:
+    """Top-level name -> the statement that defines it."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update((t.id, node) for t in targets if isinstance(t, ast.Name))
+    return found
+
+
+def affected_names(before: str, after: str) -> frozenset | None:
+    """The top-level names whose definition differs between two versions of a module, and
+    every name that uses one of them; None when the change is outside any definition."""
+    old, new = _definitions(before), _definitions(after)
+    changed = {n for n in old.keys() | new.keys()
+               if n not in old or n not in new or ast.dump(old[n]) != ast.dump(new[n])}
+    if not changed:
+        return None
+    uses = {n: {x.id for x in ast.walk(node) if isinstance(x, ast.Name)}
+            for n, node in new.items()}
+    while True:
+        more = {n for n, used in uses.items() if used & changed} - changed
+        if not more:
+            return frozenset(changed)
+        changed |= more
+
+
+def _source_mutants(assignment: str) -> list[Mistake]:
+    """The source mutants of the reference; only the definitions a mutant changes (and what
+    uses them) replace the notebook's, and only the tests of those run."""
+    from autograder import mutants
+
+    reference = (mutants.SOLUTIONS / f"{assignment}.py").read_text()
+    found = []
+    for m in mutants.SOURCE_MUTANTS:
+        if m.assignment != assignment:
+            continue
+        mutated = reference
+        for find, replace in m.edits:
+            mutated = mutated.replace(find, replace)
+        affects = affected_names(reference, mutated)
+
+        def overrides(env, m=m, affects=affects):
+            namespace = mutants.apply_source_mutant(m)
+            return {k: v for k, v in namespace.items()
+                    if k in env and not k.startswith("__") and (affects is None or k in affects)
+                    and not isinstance(v, types.ModuleType)}
+        found.append(Mistake(m.mistake, overrides, affects))
+    return found
+
+
+def _mistaken_gradients() -> list[Mistake]:
+    """softmax_backprop: each gradient of `mistaken_grads` in turn, the rest right."""
+    import torch
+
+    from autograder.checks.softmax_backprop import make_params, mistaken_grads
+
+    def overrides(env, name, description):
+        right = env["two_layer_forward_backward"]
+
+        def wrong(params, X, y=None, reg=0.0):
+            result = right(params, X, y, reg)
+            if y is None:
+                return result
+            loss, grads = result
+            table = mistaken_grads(params, X, y, reg)[name]
+            if description not in table:
+                return result
+            return loss, {**grads, name: table[description].to(grads[name].dtype)}
+        return {"two_layer_forward_backward": wrong}
+
+    # Every (gradient, description) there is: the descriptions of a problem with reg > 0.
+    X, y = torch.ones(2, 3, dtype=torch.float64), torch.tensor([0, 1])
+    listed = mistaken_grads(make_params(3, 4, 2, seed=0), X, y, 0.1)
+    return [Mistake(f"you {description}",
+                    lambda env, n=name, d=description: overrides(env, n, d))
+            for name, table in listed.items() for description in table]
+
+
+def mistakes_for(assignment: str) -> list[Mistake]:
+    found = _formula_mistakes() if assignment == "cnn_costs" else []
+    found += _source_mutants(assignment)
+    if assignment == "softmax_backprop":
+        found += _mistaken_gradients()
+    return found
+
+
+# ----------------------------------------------------------------------------- recording
+
+class _Recorder:
+    """A stand-in for the students' `public_hints` module: explain() notes its call."""
+
+    def __init__(self):
+        self.module = types.ModuleType("public_hints")
+        self.module.explain = self.explain
+        self.last = None
+
+    def explain(self, call, got, expected, what="", note=""):
+        message = f"{call} returned {what} {runtime.shown(got)} (recorded)"
+        self.last = (message, (call, what), runtime.fingerprint(got))
+        return message
+
+
+@contextlib.contextmanager
+def _isolated(recorder: _Recorder):
+    """Run notebook code here without leaving a trace: torch's default dtype, RNG and
+    threads, and the `public_hints` module, as they were. One thread: the tests' tensors are
+    tiny, and on a busy machine torch's thread pool made them 10x slower."""
+    import torch
+
+    saved_module = sys.modules.get("public_hints")
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    sys.modules["public_hints"] = recorder.module
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_num_threads(threads)
+        if saved_module is None:
+            sys.modules.pop("public_hints", None)
+        else:
+            sys.modules["public_hints"] = saved_module
+
+
+def _test_function(source: str):
+    namespace: dict = {}
+    exec(compile(source, "<public test>", "exec"), namespace)
+    (test,) = [v for k, v in namespace.items() if k.startswith("test_") and callable(v)]
+    return test
+
+
+def run_public_test(source: str, env: dict, recorder: _Recorder):
+    """Run one public test against `env`: None if it passes, else (message, recorded) where
+    recorded is the failing explain()'s ((call, what), fingerprint), or None."""
+    test = _test_function(source)
+    kwargs = {p: env if p == "env" else env.get(p) for p in inspect.signature(test).parameters}
+    recorder.last = None
+    try:
+        test(**kwargs)
+    except AssertionError as err:
+        last = recorder.last
+        return str(err), (last[1:] if last and last[0] == str(err) else None)
+    except Exception as err:  # noqa: BLE001 - a mistake that crashes the test: no hint
+        return f"{type(err).__name__}: {err}", None
+    return None
+
+
+def hint_table(assignment: str, master: str | Path) -> dict:
+    """{(call, what): [(fingerprint, hint)]}, in the order of the public tests."""
+    tests = public_tests(master)
+    params = [_test_function(source).__code__.co_varnames[:_test_function(source).__code__.co_argcount]
+              for source in tests]
+    recorder = _Recorder()
+    per_test: list[dict] = [{} for _ in tests]
+    with _isolated(recorder):
+        env = reference_env(master)
+        for source in tests:
+            failed = run_public_test(source, env, recorder)
+            if failed:
+                raise ValueError(f"the reference fails a public test of {assignment}: "
+                                 f"{failed[0]}\n{source}")
+        for mistake in mistakes_for(assignment):
+            env = reference_env(master)
+            env.update(mistake.overrides(env))
+            for i, source in enumerate(tests):
+                if mistake.affects is not None and not mistake.affects & set(params[i]):
+                    continue  # the test only takes what this mistake leaves as it was
+                failed = run_public_test(source, env, recorder)
+                if not failed or not failed[1]:
+                    continue
+                key, wrong = failed[1]
+                if wrong == ("object",) or wrong is None or isinstance(wrong, bool):
+                    continue  # too little to tell one mistake from another
+                entries = per_test[i].setdefault(key, [])
+                if (wrong, mistake.hint) not in entries:
+                    entries.append((wrong, mistake.hint))
+    table: dict = {}
+    for entries in per_test:
+        for key, values in entries.items():
+            table.setdefault(key, [])
+            table[key] += [v for v in values if v not in table[key]]
+    return table
+
+
+def render(table: dict) -> str:
+    """The student's public_hints.py: the runtime's code with HINTS filled in."""
+    code = RUNTIME.read_text()
+    placeholder = "HINTS = {}  #"
+    if code.count(placeholder) != 1:
+        raise ValueError(f"{RUNTIME.name} must have exactly one line starting {placeholder!r}")
+    line = next(l for l in code.split("\n") if l.startswith(placeholder))
+    filled = "HINTS = " + pprint.pformat(table, width=100, sort_dicts=False) + \
+        "  " + line[len("HINTS = {}  "):]
+    return code.replace(line, filled)
+
+
+def write(assignment: str, master: str | Path, folder: str | Path) -> Path:
+    path = Path(folder) / FILE_NAME
+    path.write_text(render(hint_table(assignment, master)))
+    return path
+
+
+def ship(assignment: str, staged_master: Path) -> Path:
+    """Write public_hints.py beside the staged master and list it under the staged config's
+    `files:`, so that Otter Assign copies it to the student folder and into the zip."""
+    import nbformat
+    import yaml
+
+    path = write(assignment, staged_master, staged_master.parent)
+    nb = notebook_tools.read(staged_master)
+    cell = next(c for c in nb.cells
+                if notebook_tools._raw_marker(c) == "# ASSIGNMENT CONFIG")
+    config = notebook_tools.assignment_config(nb)
+    files = config.setdefault("files", [])
+    if FILE_NAME not in files:
+        files.append(FILE_NAME)
+    cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
+    nbformat.write(nb, str(staged_master))
+    return path
