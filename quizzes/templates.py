@@ -223,8 +223,8 @@ def gives_away(q: Question) -> list[str]:
     """The printed forms of the answer that the prompt or its table shows, as whole tokens
     (the 3 of "3x3" or the 28 of "(128, 28, 28)" do not count as a 3 or a 128)."""
     text = shown_text(q)
-    return sorted(f for f in answer_forms(q.answer)
-                  if re.search(r"(?<![\w.,])" + re.escape(f) + r"(?![\w]|[.,]\d)", text))
+    return sorted(f for f in answer_forms(q.answer) if f in text  # the cheap test first
+                  and re.search(r"(?<![\w.,])" + re.escape(f) + r"(?![\w]|[.,]\d)", text))
 
 
 def fair(template):
