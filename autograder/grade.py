@@ -387,20 +387,19 @@ def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, 
     name = str(submission)
     questions: dict[str, float] = {}
     try:
-        if assignment is None:
-            built = sorted(p.parent.parent.name for p in Path(build_dir).glob("*/autograder/*.zip"))
-            assignment = built[0] if len(built) == 1 else None  # the only one there is
-        if assignment:
-            questions = find_autograder(build_dir, assignment)[1]
+        built = sorted(p.parent.parent.name for p in Path(build_dir).glob("*/autograder/*.zip"))
+        only_one = built[0] if len(built) == 1 else None
+        if assignment or only_one:
+            questions = find_autograder(build_dir, assignment or only_one)[1]
         validate_submission(Path(submission))
-        assignment = notebook_assignment(Path(submission)) or assignment
+        claimed = notebook_assignment(Path(submission))
+        if assignment and claimed and claimed != assignment:
+            raise GradingError(f"this notebook is for assignment {claimed!r}, not {assignment!r}")
+        assignment = assignment or claimed or only_one
         if not assignment:
             raise GradingError("the notebook names no assignment (no otter metadata): "
                                "pass --assignment")
         zip_path, questions = find_autograder(build_dir, assignment)
-        claimed = notebook_assignment(Path(submission))
-        if claimed and claimed != assignment:
-            raise GradingError(f"this notebook is for assignment {claimed!r}, not {assignment!r}")
         result = run_isolated(zip_path, Path(submission), assignment,
                               timeout=timeout, memory_bytes=memory_bytes)
     except (GradingError, FileNotFoundError) as err:

@@ -14,6 +14,10 @@ import json
 
 from autograder import scoring
 
+# A check logs here (INFO) what the grader should note on the submission's record, such as
+# the device and time of a training smoke test; the sandbox engine's runner collects it.
+NOTES_LOG = "cnnlab.notes"
+
 # The keys of a JSON line, in order; "notes" is [] when there are none, "sandbox" is null
 # for the Otter engine (which has no sandbox).
 JSON_KEYS = ("submission", "assignment", "total", "possible", "questions", "error", "notes",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 import shutil
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from autograder import scoring
+from autograder import records, scoring
 from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
                                 temp_folders)
@@ -189,11 +190,36 @@ def _release_memory() -> None:
         pass
 
 
+class _NoteCollector(logging.Handler):
+    """The messages checks log to records.NOTES_LOG, for the record's notes."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.notes: list[str] = []
+
+    def emit(self, entry: logging.LogRecord) -> None:
+        self.notes.append(entry.getMessage())
+
+
 def run_checks(env_factory, assignment: Assignment, deadline: float | None = None,
-               before_each=None) -> dict:
+               before_each=None, notes: list[str] | None = None) -> dict:
     """Run every check of `assignment`; a question scores its points x the share of its
     checks that pass (autograder/scoring.py). `env_factory()` gives the namespace each check
-    sees."""
+    sees. What the checks log to records.NOTES_LOG is appended to `notes`."""
+    collector = _NoteCollector()
+    log = logging.getLogger(records.NOTES_LOG)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # on the record, not on the grader's stderr
+    log.addHandler(collector)
+    try:
+        return _run_checks(env_factory, assignment, deadline, before_each)
+    finally:
+        log.removeHandler(collector)
+        if notes is not None:
+            notes += collector.notes
+
+
+def _run_checks(env_factory, assignment: Assignment, deadline, before_each) -> dict:
     questions = {}
     for question, checks in assignment.checks.items():
         passed, messages = 0, []
@@ -282,7 +308,7 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS
     try:
         run.execute()
         questions = run_checks(lambda: RemoteEnv(run.sandbox), assignment, deadline,
-                               before_each=run.ensure_alive)
+                               before_each=run.ensure_alive, notes=run.notes)
     finally:
         if run.sandbox is not None:
             run.sandbox.kill()  # and everything of its session: nothing outlives the record

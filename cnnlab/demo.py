@@ -24,20 +24,22 @@ def sample_submissions() -> list[Path]:
     return sorted(SAMPLES.glob("*/*.ipynb"))
 
 
+def shown_name(record: dict) -> str:
+    """samples/cnn_costs/correct.ipynb -> cnn_costs/correct.ipynb: the sample names repeat."""
+    path = Path(record["submission"])
+    return f"{path.parent.name}/{path.name}"
+
+
 def write_grades_csv(results: list[dict], path: Path) -> None:
-    questions: list[str] = []
-    for r in results:
-        questions += [q for q in r["questions"] if q not in questions]
+    """The same CSV as `cnnlab grade --csv` (autograder/records.py)."""
+    from autograder import records
+
+    questions = records.questions_of(results)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["submission", "assignment", "total", "possible", "percent",
-                         *questions, "error"])
+        writer.writerow(records.csv_header(questions))
         for r in results:
-            percent = 100 * r["total"] / r["possible"] if r["possible"] else 0
-            writer.writerow([Path(r["submission"]).name, r["assignment"], r["total"],
-                             r["possible"], round(percent, 1),
-                             *[r["questions"].get(q, {}).get("score", "") for q in questions],
-                             r.get("error") or ""])
+            writer.writerow(records.csv_row(dict(r, submission=shown_name(r)), questions))
 
 
 def plot_scores(results: list[dict], path: Path) -> None:
@@ -72,16 +74,68 @@ def plot_scores(results: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def score_table(results: list[dict]) -> str:
-    width = max(len(Path(r["submission"]).name) for r in results)
-    lines = [f"{'submission':<{width}}  {'assignment':<18} {'score':>13}  note"]
+def score_table(results: list[dict], width: int = 100) -> str:
+    """One line per submission (wrapped at word boundaries, never cut): its score, and the
+    questions that lost points with what each scored, or why it could not be graded."""
+    import textwrap
+
+    from autograder.scoring import format_points as points
+
+    name_width = max(len(shown_name(r)) for r in results)
+    score_width = 9
+    head = f"{'submission':<{name_width}}  {'score':>{score_width}}  "
+    lines = [head + "questions that lost points (score / points)", "-" * width]
     for r in results:
-        note = r.get("error") or "; ".join(
-            q for q, v in r["questions"].items() if v["score"] < v["possible"])
-        note = ("lost: " + note) if note and not r.get("error") else note
-        lines.append(f"{Path(r['submission']).name:<{width}}  {str(r['assignment']):<18} "
-                     f"{r['total']:>6.4g} / {r['possible']:<4g}  {note[:70]}")
+        if r.get("error"):
+            what = f"not graded: {r['error']}"
+        else:
+            lost = [f"{q}\xa0{points(v['score'])}/{points(v['possible'])}"  # kept on one line
+                    for q, v in r["questions"].items() if v["score"] < v["possible"]]
+            what = ", ".join(lost) or "none: full marks"
+        score = f"{points(r['total'])} / {points(r['possible'])}"
+        first = f"{shown_name(r):<{name_width}}  {score:>{score_width}}  "
+        wrapped = textwrap.wrap(what, width=max(width, len(first) + 40), initial_indent=first,
+                                subsequent_indent=" " * len(first), break_long_words=False,
+                                break_on_hyphens=False)
+        lines += [line.replace("\xa0", " ") for line in wrapped]
     return "\n".join(lines)
+
+
+def sample_legend() -> dict[str, str]:
+    """{"cnn_costs/correct.ipynb": what that sample is}, as samples/make_samples.py wrote it."""
+    index = SAMPLES / "samples.json"
+    return json.loads(index.read_text()) if index.exists() else {}
+
+
+def quiz_summary(result: dict) -> list[str]:
+    """What a course staff wants first from the quiz grading: how the class did, where."""
+    from quizzes.grade import describe
+
+    from autograder.scoring import format_points as points
+
+    students = result["students"]
+    if not students:
+        return ["no responses were graded"]
+    mean = sum(s["score"] for s in students) / len(students)
+    possible = students[0]["possible"]
+    lines = [f"{len(students)} students graded, mean {points(mean)} / {points(possible)}"]
+    rated = [(q["correct_rate"], slot) for slot, q in result["questions"].items()
+             if q["correct_rate"] is not None]
+    if rated:
+        rate, slot = min(rated)
+        lines.append(f"hardest question: {slot} ({result['questions'][slot]['template']}), "
+                     f"{rate:.0%} correct")
+    counts: dict[str, int] = {}
+    for q in result["questions"].values():
+        for mistake, n in q["mistakes"].items():
+            counts[mistake] = counts.get(mistake, 0) + n
+    if counts:
+        mistake, n = max(counts.items(), key=lambda item: item[1])
+        lines.append(f"most common mistake: {mistake} ({n} answers): {describe(mistake)}")
+    if result.get("skipped"):
+        lines.append(f"{len(result['skipped'])} response rows could not be graded "
+                     "(see report.txt)")
+    return lines
 
 
 def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) -> dict:
@@ -92,17 +146,33 @@ def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) ->
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    started = step_started = time.monotonic()
     written: dict[str, str] = {}
+
+    def step_done(what: str) -> None:
+        nonlocal step_started
+        say(f"   {what} in {time.monotonic() - step_started:.0f} s")
+        step_started = time.monotonic()
 
     say("== 1/3 building every assignment (Otter Assign, Gradescope zips, proofs)")
     summaries = build.build(None, out / "build", progress=lambda m: say("   " + m))
     for s in summaries:
+        say(f"   {s['assignment']}: the reference scores {s.get('reference', '?')}, the "
+            f"blank notebook {s.get('blank', '?')}, {s.get('leaks', 0)} leaks into the "
+            "student notebook")
         written[f"{s['assignment']} student notebook"] = s["student"]
         written[f"{s['assignment']} Gradescope zip"] = s["zip"]
+    step_done("built")
 
     submissions = sample_submissions()
     say(f"== 2/3 grading {len(submissions)} sample submissions in the sandbox")
+    legend = sample_legend()
+    if legend:
+        width = max(map(len, legend))
+        print("The samples:")
+        for name, what in legend.items():
+            print(f"  {name:<{width}}  {what}")
+        print()
     from tqdm import tqdm
 
     with tqdm(total=len(submissions), desc="   grading", unit="nb", file=sys.stderr,
@@ -114,8 +184,10 @@ def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) ->
             f.write(json.dumps(r) + "\n")
     write_grades_csv(results, out / "grades.csv")
     plot_scores(results, out / "scores.png")
-    table = score_table(results)
-    print(table)
+    print(score_table(results))
+    print(f"(each question's feedback: {out / 'grades.jsonl'}; "
+          f"`cnnlab grade NOTEBOOK` prints it as a table)")
+    step_done("graded")
     written.update({"grades (CSV)": str(out / "grades.csv"),
                     "grades (JSON lines, with feedback)": str(out / "grades.jsonl"),
                     "score distribution per question": str(out / "scores.png")})
@@ -125,9 +197,14 @@ def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) ->
     quiz_result = grade_files(SAMPLES / "quiz" / "responses.csv", quiz["key"])
     plot_mistakes(quiz_result, out / "quiz" / "mistakes.png")
     (out / "quiz" / "report.txt").write_text(report(quiz_result) + "\n")
+    print("\nThe quiz:")
+    for line in quiz_summary(quiz_result):
+        print(f"  {line}")
+    step_done("quiz made and graded")
     written.update({"Canvas quiz (QTI)": str(quiz["qti"]),
-                    "printable quiz": str(quiz["markdown"]),
-                    "answer key": str(quiz["key"]),
+                    "printable handout (a page per student)": str(quiz["markdown"]),
+                    "answer key (printable)": str(quiz["key_markdown"]),
+                    "answer key (for quiz grade)": str(quiz["key"]),
                     "quiz grading report": str(out / "quiz" / "report.txt"),
                     "common quiz mistakes": str(out / "quiz" / "mistakes.png")})
 

@@ -35,6 +35,13 @@ COSTS_MISTAKES = {
                          "    return (size - kernel + 2 * padding) // stride  # forgot the + 1"),
     "bytes_not_kb": ("memory_kb", "    return num_elements * 4"),
 }
+# What each sample is, for the demo's report (written to samples.json).
+COSTS_DESCRIPTIONS = {
+    "missing_plus_one": "conv_output_size forgets the +1 (so do the sizes it feeds)",
+    "bytes_not_kb": "memory_kb returns bytes, not KB",
+}
+HOSTILE_DESCRIPTION = ("correct code plus attacks on the grader: a function that never "
+                       "returns, one that kills its process, a peek at the reference, sys.exit")
 MUTANT_SAMPLES = {
     "cnn_architectures": ["basic_no_relu_after_add", "resnet_layer4_stride_1"],
     "softmax_backprop": ["softmax_grad_not_divided_by_n", "dw2_reg_without_2"],
@@ -96,7 +103,10 @@ def write(nb, assignment: str, name: str) -> None:
 
 
 def notebook_samples(build: Path) -> None:
+    legend: dict[str, str] = {}
     for assignment in ("cnn_costs", "cnn_architectures", "softmax_backprop"):
+        legend[f"{assignment}/correct.ipynb"] = "the reference's answers: full marks expected"
+        legend[f"{assignment}/blank.ipynb"] = "the stubs as handed out: 0 expected"
         blank = nbformat.read(build / assignment / "student" / f"{assignment}.ipynb", as_version=4)
         full = answered(build, assignment)
         write(full, assignment, "correct")
@@ -104,11 +114,16 @@ def notebook_samples(build: Path) -> None:
         if assignment == "cnn_costs":
             for name, (function, line) in COSTS_MISTAKES.items():
                 write(replace_return(full, function, line), assignment, name)
+                legend[f"{assignment}/{name}.ipynb"] = COSTS_DESCRIPTIONS[name]
+            legend[f"{assignment}/hostile.ipynb"] = HOSTILE_DESCRIPTION
             hostile = nbformat.from_dict(json.loads(json.dumps(full)))
             hostile.cells += [nbformat.v4.new_code_cell(src) for src in HOSTILE_CELLS]
             write(hostile, assignment, "hostile")
         for mutant in MUTANT_SAMPLES.get(assignment, []):
             write(apply_mutant(full, mutant), assignment, mutant)
+            description = next(m.description for m in SOURCE_MUTANTS if m.id == mutant)
+            legend[f"{assignment}/{mutant}.ipynb"] = f"one typical mistake: {description}"
+    (HERE / "samples.json").write_text(json.dumps(legend, indent=1) + "\n")
 
 
 def quiz_responses(seed: str = "demo-2026") -> None:

@@ -1,7 +1,9 @@
 """`cnnlab demo` (issue 8): the main job end to end on the bundled samples."""
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import zipfile
 import xml.etree.ElementTree as ET
@@ -16,10 +18,17 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--out", str(out)]) == 0
-    return out
+    shown, log = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(log):
+        assert main(["demo", "--out", str(out)]) == 0
+    return out, shown.getvalue(), log.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_run):
+    return demo_run[0]
 
 
 def test_every_assignment_is_built(demo):
@@ -30,7 +39,8 @@ def test_every_assignment_is_built(demo):
 
 
 def test_samples_score_as_expected(demo):
-    rows = {(r["assignment"], r["submission"]): r for r in csv.DictReader(open(demo / "grades.csv"))}
+    rows = {(r["assignment"], Path(r["submission"]).name): r
+            for r in csv.DictReader(open(demo / "grades.csv"))}
     percent = {key: float(r["percent"]) for key, r in rows.items()}
     for assignment in ("cnn_costs", "cnn_architectures", "softmax_backprop"):
         assert percent[(assignment, "correct.ipynb")] == 100
@@ -69,3 +79,33 @@ def test_quiz_for_the_roster(demo):
                 ET.fromstring(zf.read(name))  # every XML file parses
     report = (demo / "quiz" / "report.txt").read_text()
     assert report.strip()
+
+
+def records_of(out: Path) -> list[dict]:
+    return [json.loads(line) for line in open(out / "grades.jsonl")]
+
+
+def test_the_report_reads_top_to_bottom(demo_run):
+    """Issue 13: every sample named and explained, lines wrapped between words, the smoke
+    tests on their submission's record, the quiz's result said."""
+    out, shown, log = demo_run
+    legend = json.loads((Path(__file__).parent.parent / "samples" / "samples.json").read_text())
+    for name in legend:
+        assert shown.count(name) >= 2, name  # in the legend and in the score table
+    lines = shown.splitlines()
+    table = lines[next(i for i, l in enumerate(lines) if l.startswith("submission")):
+                  next(i for i, l in enumerate(lines) if l.startswith("(each question"))]
+    assert len(table) > len(legend) and all(len(line) <= 100 for line in table), table
+    # wrapped between words: every question name is whole on its line
+    questions = {q for r in records_of(out) for q in r["questions"]}
+    for line in table[2:]:
+        for token in line.replace(",", " ").split():
+            if token.isidentifier() and "_" in token:
+                assert token in questions, (token, line)
+    assert "training smoke test" not in log  # no line without its submission
+    for r in records_of(out):
+        if r["assignment"] == "cnn_architectures" and "correct" in r["submission"]:
+            assert any("training smoke test" in n for n in r.get("notes", [])), r.get("notes")
+    assert "The quiz:" in shown and "students graded, mean" in shown
+    assert "most common mistake:" in shown
+    assert "built in" in log and "graded in" in log

@@ -13,11 +13,12 @@ When outputs differ, the feedback names the first submodule whose output differs
 from __future__ import annotations
 
 import gc
-import sys
+import logging
 
 import torch
 
 from autograder.checks.common import exact_int
+from autograder.records import NOTES_LOG
 from autograder.checks.torch_utils import (
     ENV_REF, describe, max_rel_error, pick_device, reference_model,
     run_probe, shape_str, structure, build_on_meta, traced_names, forward_all)
@@ -343,10 +344,11 @@ def _check_training(env, s: dict, size: int, steps: int, lr: float,
     result = run_probe(env, "probe_train", s, images, labels, steps, lr, device, SEED,
                        frozen)
     losses = [float(v) for v in result["losses"]]
-    # For the grader's log (stderr: stdout carries `cnnlab grade --json` and Otter's output).
-    print(f"training smoke test: {what}, {steps} SGD steps on {device} in "
-          f"{float(result['seconds']):.1f} s, loss {losses[0]:.3f} -> {losses[-1]:.3f}",
-          file=sys.stderr)
+    # A note on the submission's record (autograder/runner.py collects this logger's
+    # messages), so a log of many submissions says whose smoke test this was.
+    logging.getLogger(NOTES_LOG).info(
+        f"training smoke test: {what}, {steps} SGD steps on {device} in "
+        f"{float(result['seconds']):.1f} s, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     if not result["finite"] or not all(v == v and abs(v) != float("inf") for v in losses):
         raise AssertionError(f"training {what}: the outputs or the loss became inf or nan")
     if len(losses) != steps:
