@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from autograder import gradescope, notebook_tools, public_hints
+from autograder import gradescope, notebook_tools, public_hints, registry
 from autograder.runner import question_points
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ class BuildError(Exception):
 
 def discover(root: Path = ASSIGNMENTS) -> list[str]:
     """Every assignment with a master notebook assignments/<a>/<a>.ipynb."""
-    return sorted(p.parent.name for p in root.glob("*/*.ipynb") if p.stem == p.parent.name)
+    return registry.master_notebooks(root)
 
 
 def master_path(assignment: str, root: Path = ASSIGNMENTS) -> Path:

@@ -69,6 +69,8 @@ USAGE_ERRORS = [
     (["grade", "nope.ipynb", "-j", "0"], 2, "-j"),
     (["grade", "nope.ipynb", "--timeout", "0"], 2, "--timeout"),
     (["grade", "nope.ipynb", "--csv", "FILE/x.csv"], 2, "--csv"),
+    (["grade", "nope.ipynb", "--assignment", "cnn_cost"], 2, "did you mean cnn_costs"),
+    (["grade", "nope.ipynb", "--build", "b"], 2, "--engine otter"),
     (["quiz", "generate", "--seed", "1", "--out", "out"], 2, "--variants"),
     (["quiz", "generate", "--seed", "1", "--variants", "0", "--out", "out"], 2, "--variants"),
     (["quiz", "grade", "r.csv", "--key", "k.json", "--plot", "m.xyz"], 2, "--plot"),
@@ -90,11 +92,16 @@ def test_usage_error_exits_before_heavy_imports(argv, status, word, tmp_path):
     assert loaded == [], f"`cnnlab {' '.join(argv)}` imported {loaded} before failing"
 
 
-def test_build_finds_the_masters_autograder_build_finds():
-    # cnnlab build checks names with its own copy of autograder.build.discover (that
-    # module imports torch): the two must agree.
-    from autograder import build
+def test_the_light_registry_agrees_with_the_heavy_modules():
+    # The CLI checks names with autograder/registry.py (autograder.build and runner import
+    # torch); what it finds must be what they find.
+    from autograder import build, runner
+    from autograder.checks import cnn_architectures, cnn_costs, softmax_backprop
     from cnnlab.commands import build as command
 
     assert command.masters() == build.discover()
     assert command.ASSIGNMENTS == build.ASSIGNMENTS
+    modules = {"cnn_costs": cnn_costs, "cnn_architectures": cnn_architectures,
+               "softmax_backprop": softmax_backprop}
+    assert runner.known_assignments() == sorted(
+        name for name, module in modules.items() if hasattr(module, "QUESTIONS"))

@@ -9,14 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
-
-
-def masters() -> list[str]:
-    """autograder.build.discover() without importing it: every assignment with a master
-    notebook assignments/<a>/<a>.ipynb (tests/test_cli_speed.py checks the two agree)."""
-    return sorted(p.parent.name for p in ASSIGNMENTS.glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
+from autograder.registry import ASSIGNMENTS, master_notebooks as masters
 
 
 def register(subparsers) -> None:

@@ -103,18 +103,20 @@ def run(args) -> int:
         if missing:
             raise UserError("--strict: the sandbox lacks " + lockdown.status_line([], missing)
                             + "; see `cnnlab doctor`")
-    from autograder import build, grade, records
+    from autograder.registry import graded_assignments
+    known = graded_assignments()
+    if args.assignment and args.assignment not in known:
+        import difflib
+        near = difflib.get_close_matches(args.assignment, known, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise UserError(f"unknown assignment {args.assignment!r}{hint}; known: "
+                        f"{', '.join(known)}")
+    from autograder import grade, records
     if args.engine == "otter":
         print(f"cnnlab grade: warning: {grade.OTTER_WARNING}", file=sys.stderr)
-    from autograder.runner import SubmissionError, known_assignments, load_assignment
-    if args.assignment:
-        try:
-            load_assignment(args.assignment)
-        except SubmissionError as err:
-            raise UserError(str(err)) from None
+    from autograder.runner import load_assignment
     # A notebook that names an unknown assignment gets its own error line, later; the
     # others are graded.
-    known = known_assignments()
     names = [n for n in _assignments_of(args.submissions, args.assignment) if n in known]
     build_dir = None  # the sandbox engine needs no build
     if args.engine == "otter" and args.build:
@@ -124,6 +126,7 @@ def run(args) -> int:
                 raise UserError(f"--build {build_dir}: no zip for {name!r}; run "
                                 f"`cnnlab build {name} --out {build_dir}`")
     elif args.engine == "otter":
+        from autograder import build
         build_dir = Path(DEFAULT_BUILD)
         masters = build.discover()
         for name in [n for n in names if n in masters] or masters[:1]:
