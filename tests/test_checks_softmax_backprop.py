@@ -42,6 +42,13 @@ def test_mistake_is_caught_and_named(mistake):
     assert any(phrase in m for m in messages), messages
 
 
+@pytest.mark.parametrize("harmless", softmax_mistakes.SOFTMAX_HARMLESS,
+                         ids=[h[0] for h in softmax_mistakes.SOFTMAX_HARMLESS])
+def test_equivalent_softmax_losses_pass(harmless):
+    _, module, replacements = harmless
+    assert question_failures("softmax_loss", mutated(module, replacements)) == []
+
+
 @pytest.mark.parametrize("harmless", softmax_mistakes.HARMLESS,
                          ids=[h[0] for h in softmax_mistakes.HARMLESS])
 def test_equivalent_variations_pass(harmless):

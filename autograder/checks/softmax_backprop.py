@@ -11,9 +11,16 @@ compares where the student's code runs, since in a sandbox it is handed copies.
 Training is checked on problems whose outcome no choice of minibatches can change: every
 training example identical (the SGD trajectory is then fixed, entry by entry), and
 learning_rate=0 with batch_size=1 (each loss is one training example's, and depends on seed).
+One mistake, one penalty: where a loop departs from SGD with the true gradients, it is judged
+again against SGD driven by the student's own two_layer_forward_backward; a loop whose results
+are exactly what its own gradients imply keeps its points (the error is that question's).
+
+Stability is what the contract promises and no more: scores up to +-1e4, each row's correct
+class within 50 of the row's maximum. A max shift is then enough, log(probabilities) included.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -120,21 +127,27 @@ def _unpack_softmax(result, n: int, c: int):
     return loss, dscores
 
 
-def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float = 1e-6) -> None:
+def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float = 1e-6,
+                       promise: str = "") -> None:
+    """`promise`: what these scores keep to, shown in the feedback (the stability case)."""
     n, c = scores.shape
     result = student_call(env, "softmax_loss", scores.clone(), y.clone())
     loss, dscores = _unpack_softmax(result, n, c)
     want_loss, want_grad = autograd_softmax(scores, y)
-    shown = f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
+    shown = (f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
+             f"{promise}")
     if not torch.isfinite(dscores).all():
         raise AssertionError(f"`softmax_loss` gives inf or nan for {shown}: subtract each row's "
                              "maximum from the scores before exponentiating (it cancels out in "
-                             "the softmax, and keeps exp() from overflowing)")
+                             "the softmax, and keeps exp() from overflowing); computing the "
+                             "log-probabilities as shifted - log(sum(exp(shifted))) "
+                             "(log-sum-exp) is better still")
     if not torch.isfinite(loss):
-        raise AssertionError(f"`softmax_loss` gives an infinite loss for {shown}: the correct "
-                             "class's probability underflows to 0 and its log is -inf. Compute "
-                             "log-probabilities directly, shifted - log(sum(exp(shifted))), "
-                             "instead of taking the log of the softmax")
+        raise AssertionError(f"`softmax_loss` gives an inf or nan loss for {shown}: with each "
+                             "row's maximum subtracted before exp(), the correct class's "
+                             "probability cannot underflow here; compute the log-probabilities "
+                             "as shifted - log(sum(exp(shifted))) (log-sum-exp), which never "
+                             "takes the log of 0")
     atol = 1e-9 if scores.dtype == torch.float64 else 1e-5
     if not close(loss, want_loss, rtol, atol):
         hint = ""
@@ -173,14 +186,44 @@ def check_softmax_loss_values(env):
     hypothesis_check(softmax_cases(), 40)(lambda case: check_softmax_case(env, *case))()
 
 
+# The contract's promise, and no more: scores up to +-1e4, each row's correct class within
+# STABLE_GAP of that row's maximum. Subtracting the row max is then enough for a finite loss
+# and gradient even with log(probabilities) (e^-50 is far from underflow in float32 too); no
+# shift at all overflows (e^1e4 = inf) or, where a whole row is very negative, gives 0 / 0.
+STABLE_SCALE, STABLE_GAP = 1e4, 50.0
+STABLE_PROMISE = (f" (each row's correct class within {STABLE_GAP:g} of the row's maximum, "
+                  "as the contract promises)")
+
+
+def stable_scores(n: int, c: int, seed: int, dtype=torch.float64):
+    """(scores, y): scores uniform in [-1e4, 1e4], then each row's correct class set between
+    STABLE_GAP below and STABLE_GAP above the row's largest other score; one row puts its
+    correct class exactly STABLE_GAP below its maximum."""
+    g = torch.Generator().manual_seed(seed)
+    scores = (torch.rand(n, c, generator=g, dtype=torch.float64) * 2 - 1) * STABLE_SCALE
+    y = torch.randint(0, c, (n,), generator=g)
+    rows = torch.arange(n)
+    others = scores.clone()
+    others[rows, y] = -float("inf")
+    gap = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * STABLE_GAP
+    gap[0] = -STABLE_GAP
+    scores[rows, y] = (others.max(dim=1).values + gap).clamp(-STABLE_SCALE, STABLE_SCALE)
+    return scores.to(dtype), y
+
+
 def check_softmax_loss_stability(env):
-    g = torch.Generator().manual_seed(7)
-    big = torch.randn(6, 5, generator=g, dtype=torch.float64) * 1e4
-    y = torch.tensor([0, 1, 2, 3, 4, 0])
-    check_softmax_case(env, big, y)
+    """Large scores within the contract's promise: a max shift gives a finite, right loss and
+    gradient (log of the probabilities included); no shift overflows."""
+    scores, y = stable_scores(6, 5, seed=7)
+    scores[1] = scores[1].abs()            # a row near +1e4: exp() overflows without a shift
+    scores[1, y[1]] = scores[1].max() - 10.0
+    scores[2] = -STABLE_SCALE + scores[2].abs() / 100  # a whole row near -1e4: 0 / 0 unshifted
+    scores[2, y[2]] = scores[2].max() - 20.0
+    check_softmax_case(env, scores, y, promise=STABLE_PROMISE)
     ties = torch.tensor([[1e4, 1e4 - 1.0, -1e4], [-1e4, -1e4, -1e4]], dtype=torch.float64)
-    check_softmax_case(env, ties, torch.tensor([1, 2]))
-    check_softmax_case(env, (big / 10).float(), y, rtol=1e-4)
+    check_softmax_case(env, ties, torch.tensor([1, 2]), promise=STABLE_PROMISE)
+    scores32, y32 = stable_scores(8, 7, seed=8, dtype=torch.float32)
+    check_softmax_case(env, scores32, y32, rtol=1e-4, promise=STABLE_PROMISE)
 
 
 def check_softmax_loss_edge_cases(env):
@@ -377,9 +420,19 @@ def initial_params(device: str) -> dict:
 def _train(env, params, data, learning_rate, reg, num_iters, batch_size, seed=0,
            timeout=60.0) -> tuple[list[float], float]:
     X, y, X_val, y_val = data
-    result = student_call(env, "train_two_layer", copy_params(params), X, y, X_val, y_val,
-                          learning_rate, reg, num_iters, batch_size, seed=seed, timeout=timeout,
-                          may_change=("params",))
+    try:
+        result = student_call(env, "train_two_layer", copy_params(params), X, y, X_val, y_val,
+                              learning_rate, reg, num_iters, batch_size, seed=seed,
+                              timeout=timeout, may_change=("params",))
+    except AssertionError as err:
+        if not str(err).startswith("`train_two_layer` raised"):
+            raise
+        # An error inside the loop may be the gradients' (a db summed over the wrong axis
+        # cannot be subtracted from b): then it is named where it is.
+        reason = _own_gradients_problem(env, params, X[:batch_size], y[:batch_size], reg)
+        if reason:
+            raise AssertionError(f"{err}. {_OWN_BLAME.format(reason=reason)}") from None
+        raise
     if not isinstance(result, dict) or "loss_history" not in result \
             or "val_accuracy" not in result:
         raise AssertionError("`train_two_layer` must return a dict with the keys "
@@ -398,54 +451,212 @@ def _train(env, params, data, learning_rate, reg, num_iters, batch_size, seed=0,
     return [float(v) for v in history], float(accuracy)
 
 
+# --- what the student's own two_layer_forward_backward implies --------------------------------
+#
+# One mistake, one penalty. A training loop is judged first against minibatch SGD with the
+# true gradients; where it departs, against the same SGD driven by the student's OWN
+# two_layer_forward_backward (called as the loop would call it). A loop whose results are
+# exactly what its own gradients imply is a right loop: the error is in
+# two_layer_forward_backward, which loses its own question's points, not these. A loop that
+# departs from both is wrong, and loses them.
+
+_OWN_BLAME = ("The error is in two_layer_forward_backward, which this loop relies on: "
+              "{reason} (see that question's feedback)")
+
+
+class _OwnGradientsFail(Exception):
+    """The student's two_layer_forward_backward cannot drive a training loop; the message
+    says why, phrased for the student."""
+
+
+def _own_loss_and_grads(env, params: dict, X, y, reg: float):
+    """(loss as a float, grads in params' dtype and device) from the student's function."""
+    try:
+        loss, grads = _loss_and_grads(env, params, X, y, reg)
+    except AssertionError as err:
+        raise _OwnGradientsFail(str(err)) from None
+    if not isinstance(grads, dict) or any(name not in grads for name in PARAM_NAMES):
+        raise _OwnGradientsFail("its grads is not a dict with the keys W1, b1, W2, b2")
+    out = {}
+    for name in PARAM_NAMES:
+        try:
+            g = plain_tensor(grads[name], f"grads[{name!r}]")
+        except AssertionError as err:
+            raise _OwnGradientsFail(str(err)) from None
+        if tuple(g.shape) != tuple(params[name].shape):
+            raise _OwnGradientsFail(f"its grads[{name!r}] has shape {shape_of(g)}, not "
+                                    f"{name}'s {shape_of(params[name])}")
+        out[name] = g.to(device=params[name].device, dtype=params[name].dtype)
+    return float(loss), out
+
+
+def _own_gradients_problem(env, params, X, y, reg) -> str | None:
+    """Why the student's two_layer_forward_backward cannot drive SGD, or None if it can."""
+    try:
+        _own_loss_and_grads(env, params, X, y, reg)
+    except _OwnGradientsFail as err:
+        return str(err)
+    return None
+
+
+def _own_sgd(env, params: dict, batches, learning_rate: float, reg: float, dtype=None):
+    """Plain SGD driven by the student's own gradients, one step per (X_batch, y_batch) of
+    `batches` (an iterable, drawn lazily): (loss history, final params). `dtype`: run in
+    that dtype instead of the params' own. Raises _OwnGradientsFail."""
+    p = {k: (v.to(dtype) if dtype else v.clone()) for k, v in params.items()}
+    history = []
+    for X, y in batches:
+        if not all(bool(torch.isfinite(v).all()) for v in p.values()):
+            # Diverged: every later loss is nan. (Not asked of the student's function: the
+            # in-place probe cannot tell a nan argument from a changed one.)
+            history.append(float("nan"))
+            continue
+        loss, grads = _own_loss_and_grads(env, p, X.to(dtype) if dtype else X, y, reg)
+        history.append(loss)
+        p = {k: p[k] - learning_rate * grads[k] for k in PARAM_NAMES}
+    return history, p
+
+
+def _accuracies(env, params: dict, X_val, y_val) -> list[float]:
+    """The val accuracy of `params`, with the true forward pass and with the student's own
+    (a loop computes it with the student's two_layer_forward_backward)."""
+    with torch.no_grad():
+        scores = torch.relu(X_val.double() @ params["W1"].double() + params["b1"].double()) \
+            @ params["W2"].double() + params["b2"].double()
+    found = [float((scores.argmax(1) == y_val).double().mean())]
+    try:
+        own = plain_tensor(student_call(env, "two_layer_forward_backward", copy_params(params),
+                                        X_val.clone()), "the scores")
+        if tuple(own.shape) == tuple(scores.shape):
+            found.append(float((own.argmax(1) == y_val.cpu()).double().mean()))
+    except AssertionError:
+        pass
+    return found
+
+
+def _same_loss(a: float, b: float) -> bool:
+    """Within the history tolerance; two nans (or two infs of one sign) are the same."""
+    if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    return abs(a - b) <= HISTORY_ATOL + HISTORY_RTOL * abs(b)
+
+
+def first_difference(got: list[float], want: list[float]) -> int | None:
+    """Index of the first entry of `got` outside the tolerance around `want`, or None."""
+    for i, (a, b) in enumerate(zip(got, want)):
+        if not _same_loss(a, b):
+            return i
+    return None if len(got) == len(want) else min(len(got), len(want))
+
+
+def _reference_batches(X, y, num_iters: int, batch_size: int, seed: int):
+    """The minibatches the reference's loop draws (torch.randint from a seeded Generator)."""
+    generator = torch.Generator(device=X.device).manual_seed(seed)
+    for _ in range(num_iters):
+        batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,
+                              device=X.device)
+        yield X[batch], y[batch]
+
+
+def _own_loss_range(env, params, X, y, reg: float, batch_size: int):
+    """(lowest, highest) loss the student's own function gives a minibatch of `batch_size`
+    examples of X under `params`, or None if it cannot say: the batches of batch_size
+    copies of the example with the lowest and of the one with the highest loss alone (a mean,
+    or a sum, of per-example terms lies between those two)."""
+    try:
+        singles = [_own_loss_and_grads(env, params, X[i:i + 1], y[i:i + 1], reg)[0]
+                   for i in range(X.shape[0])]
+        low, high = (min(range(len(singles)), key=singles.__getitem__),
+                     max(range(len(singles)), key=singles.__getitem__))
+        ends = [_own_loss_and_grads(env, params, X[i:i + 1].repeat(batch_size, 1),
+                                    y[i:i + 1].repeat(batch_size), reg)[0] for i in (low, high)]
+    except _OwnGradientsFail:
+        return None
+    return min(ends), max(ends)
+
+
 def check_train_two_layer_contract(env):
     device = pick_device()
     data = [t[:200] for t in digits(device)]
     params = initial_params(device)
     _train(env, params, data, LEARNING_RATE, REG, 7, 16)
     # With learning_rate=0 nothing moves: the accuracy is the initial parameters', which we
-    # compute ourselves, and every loss is a minibatch mean of the initial per-example losses.
+    # compute ourselves, and every loss is a minibatch mean of the initial per-example losses
+    # (or, where the student's own two_layer_forward_backward computes them otherwise, what
+    # it gives: its mistakes are that question's).
     history, accuracy = _train(env, params, data, 0.0, REG, 5, 16)
     X, y, X_val, y_val = data
     with torch.no_grad():
-        scores = torch.relu(X_val @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
-        initial = float((scores.argmax(1) == y_val).double().mean())
         train_scores = torch.relu(X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
         per_example = F.cross_entropy(train_scores.double(), y, reduction="none")
         l2 = REG * float((params["W1"].double() ** 2).sum() + (params["W2"].double() ** 2).sum())
-    if abs(accuracy - initial) > 1e-6:
+    if not any(abs(accuracy - a) <= 1e-6 for a in _accuracies(env, params, X_val, y_val)):
         raise AssertionError("with learning_rate=0 the parameters never change, so "
                              "'val_accuracy' must be the accuracy of the initial parameters on "
                              "X_val; yours is not (is it computed on X_val, y_val?)")
-    low, high = float(per_example.min()) + l2, float(per_example.max()) + l2
-    if not all(low - 1e-4 <= v <= high + 1e-4 for v in history):
+
+    def within(bounds):
+        low, high = bounds
+        return all(low - 1e-4 <= v <= high + 1e-4 for v in history)
+    if within((float(per_example.min()) + l2, float(per_example.max()) + l2)):
+        return
+    own = _own_loss_range(env, params, X, y, REG, 16)
+    if own is None or not within(own):
         raise AssertionError("with learning_rate=0, each entry of 'loss_history' must be the "
                              "loss (with its L2 term) of one minibatch under the initial "
                              "parameters; some of yours are not")
 
 
+def _training_problem(history, accuracy, want: float, own_history=None) -> str | None:
+    """What is wrong with a training run on the digits, or None. `own_history`: the run of
+    the reference's loop driven by the student's own gradients, whose failings are not the
+    loop's (a loss that blows up because dscores is N times too large)."""
+    def finite(values):
+        return all(math.isfinite(v) for v in values)
+
+    def goes_down(values):
+        tenth = max(1, len(values) // 10)
+        return sum(values[-tenth:]) < sum(values[:tenth])
+    if not finite(history):
+        if own_history is None or finite(own_history):
+            return ("the loss became inf or nan during training: check the gradients (the "
+                    "division by N) and the update, which steps against the gradient: "
+                    "params[name] -= learning_rate * grads[name]")
+    elif not goes_down(history) and (own_history is None
+                                     or (finite(own_history) and goes_down(own_history))):
+        return ("the loss does not go down during training: the update is "
+                "params[name] -= learning_rate * grads[name]")
+    if accuracy < want - MARGIN:
+        return (f"after {NUM_ITERS} iterations on the digits data (learning_rate="
+                f"{LEARNING_RATE}, reg={REG}, batch_size={BATCH_SIZE}) your val_accuracy is "
+                f"{accuracy:.3f}, more than {MARGIN:.2f} below what a correct implementation "
+                f"reaches")
+    return None
+
+
 def check_train_two_layer_accuracy(env):
     device = pick_device()
     data = digits(device)
+    X, y, X_val, y_val = data
     params = initial_params(device)
     history, accuracy = _train(env, params, data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE)
     want = reference.train_two_layer(copy_params(params), *data, LEARNING_RATE, REG, NUM_ITERS,
                                      BATCH_SIZE, seed=0)["val_accuracy"]
-    if not all(v == v and abs(v) != float("inf") for v in history):
-        raise AssertionError("the loss became inf or nan during training: check the gradients "
-                             "(the division by N) and the update, which steps against the "
-                             "gradient: params[name] -= learning_rate * grads[name]")
-    tenth = max(1, NUM_ITERS // 10)
-    if not sum(history[-tenth:]) < sum(history[:tenth]):
-        raise AssertionError("the loss does not go down during training: the update is "
-                             "params[name] -= learning_rate * grads[name]")
-    if accuracy < want - MARGIN:
-        raise AssertionError(
-            f"after {NUM_ITERS} iterations on the digits data (learning_rate={LEARNING_RATE}, "
-            f"reg={REG}, batch_size={BATCH_SIZE}) your val_accuracy is {accuracy:.3f}, more "
-            f"than {MARGIN:.2f} below what a correct implementation reaches")
+    problem = _training_problem(history, accuracy, want)
+    if problem:
+        # The reference's loop, driven by the student's own gradients: what a right loop
+        # reaches with them (other minibatches, so compared as loosely as the reference).
+        try:
+            own_history, own_params = _own_sgd(
+                env, params, _reference_batches(X, y, NUM_ITERS, BATCH_SIZE, 0),
+                LEARNING_RATE, REG)
+        except _OwnGradientsFail as err:
+            raise AssertionError(f"{problem}. {_OWN_BLAME.format(reason=err)}") from None
+        own_accuracy = max(_accuracies(env, own_params, X_val, y_val))
+        if _training_problem(history, accuracy, min(want, own_accuracy), own_history):
+            raise AssertionError(problem)
     again, accuracy_again = _train(env, params, data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE)
-    if again != history or accuracy_again != accuracy:
+    if first_difference(again, history) is not None or accuracy_again != accuracy:
         raise AssertionError("two calls with the same seed gave different results: draw the "
                              "minibatches from a torch.Generator seeded with `seed` (on X's "
                              "device), not from the global random state")
@@ -492,17 +703,18 @@ def sgd_on_one_example(params: dict, x, label, learning_rate: float, reg: float,
     return losses, data_losses, p
 
 
-def first_difference(got: list[float], want: list[float]) -> int | None:
-    """Index of the first entry of `got` outside the tolerance around `want`, or None."""
-    for i, (a, b) in enumerate(zip(got, want)):
-        if not abs(a - b) <= HISTORY_ATOL + HISTORY_RTOL * abs(b):
-            return i
-    return None if len(got) == len(want) else min(len(got), len(want))
+def _val_accuracy_problem(accuracy: float, candidates: list[float]) -> None:
+    if not any(abs(accuracy - a) <= 1e-6 for a in candidates):
+        raise AssertionError("'val_accuracy' is not the accuracy of the trained parameters "
+                             "on X_val, y_val (training itself was right): compute it after "
+                             "the last update, as the fraction of X_val's rows whose highest "
+                             "score is at y_val's label")
 
 
 def check_train_two_layer_sgd_steps(env):
     """Every training example identical: whatever minibatches are drawn, each has the same
-    gradient, so plain SGD's loss_history and val_accuracy are fixed, entry by entry."""
+    gradient, so plain SGD's loss_history and val_accuracy are fixed, entry by entry. Where
+    the student's own two_layer_forward_backward is wrong, the SGD it implies is fixed too."""
     params = small_params(31)
     data = identical_examples_data()
     X, y, X_val, y_val = data
@@ -511,35 +723,47 @@ def check_train_two_layer_sgd_steps(env):
     want, want_data, trained = sgd_on_one_example(params, x, label, SAME_LR, SAME_REG,
                                                    SAME_ITERS)
     wrong = first_difference(history, want)
-    if wrong is not None:
-        alternatives = [
-            (want_data, "loss_history holds the data loss only: record the loss that "
-                        "two_layer_forward_backward returns, L2 term included"),
-            (sgd_on_one_example(params, x, label, SAME_LR, 0.0, SAME_ITERS)[0],
-             "the training ignores `reg`: pass it on to two_layer_forward_backward"),
-            (sgd_on_one_example(params, x, label, SAME_LR, SAME_REG, SAME_ITERS,
-                                updated=("W1", "W2"))[0],
-             "only W1 and W2 are updated: the biases b1 and b2 take an SGD step too"),
-        ]
-        hint = next((f" It looks like {text}." for values, text in alternatives
-                     if first_difference(history, values) is None), "")
-        raise AssertionError(
-            f"with every training example identical (so every minibatch has the same gradient, "
-            f"whichever examples are drawn), loss_history departs from plain minibatch SGD at "
-            f"iteration {wrong + 1} of {SAME_ITERS} (learning_rate={SAME_LR}, reg={SAME_REG}, "
-            f"batch_size={SAME_BATCH}).{hint} Each iteration draws batch_size examples of X, y "
-            "(not of X_val), calls two_layer_forward_backward(params, X_batch, y_batch, reg), "
-            "appends that loss (L2 term included) and updates all four parameters with "
-            "params[name] -= learning_rate * grads[name], at a constant learning_rate")
-    with torch.no_grad():
-        scores = torch.relu(X_val.double() @ trained["W1"] + trained["b1"]) @ trained["W2"] \
-            + trained["b2"]
-        want_accuracy = float((scores.argmax(1) == y_val).double().mean())
-    if abs(accuracy - want_accuracy) > 1e-6:
-        raise AssertionError("'val_accuracy' is not the accuracy of the trained parameters "
-                             "on X_val, y_val (training itself was right): compute it after "
-                             "the last update, as the fraction of X_val's rows whose highest "
-                             "score is at y_val's label")
+    if wrong is None:
+        _val_accuracy_problem(accuracy, _accuracies(env, trained, X_val, y_val))
+        return
+    # Every minibatch of batch_size examples is the same tensor: the SGD the student's own
+    # gradients imply, in the data's float32 (and in float64, for a loop that computes in it).
+    batch = (X[:SAME_BATCH], y[:SAME_BATCH])
+    own_blame = ""
+    for dtype in (None, torch.float64):
+        try:
+            own, own_trained = _own_sgd(env, params, [batch] * SAME_ITERS, SAME_LR, SAME_REG,
+                                        dtype)
+        except _OwnGradientsFail as err:
+            own_blame = f" {_OWN_BLAME.format(reason=err)}."
+            break
+        if first_difference(history, own) is None:
+            _val_accuracy_problem(accuracy, _accuracies(env, own_trained, X_val, y_val))
+            return
+        if first_difference(own, want) is None:
+            break  # the student's gradients are right: the loop is what is wrong
+        own_blame = (" It departs from the SGD that your own two_layer_forward_backward's "
+                     "gradients imply, too, so the loop is wrong as well as "
+                     "two_layer_forward_backward (see that question).")
+    alternatives = [
+        (want_data, "loss_history holds the data loss only: record the loss that "
+                    "two_layer_forward_backward returns, L2 term included"),
+        (sgd_on_one_example(params, x, label, SAME_LR, 0.0, SAME_ITERS)[0],
+         "the training ignores `reg`: pass it on to two_layer_forward_backward"),
+        (sgd_on_one_example(params, x, label, SAME_LR, SAME_REG, SAME_ITERS,
+                            updated=("W1", "W2"))[0],
+         "only W1 and W2 are updated: the biases b1 and b2 take an SGD step too"),
+    ]
+    hint = next((f" It looks like {text}." for values, text in alternatives
+                 if first_difference(history, values) is None), "")
+    raise AssertionError(
+        f"with every training example identical (so every minibatch has the same gradient, "
+        f"whichever examples are drawn), loss_history departs from plain minibatch SGD at "
+        f"iteration {wrong + 1} of {SAME_ITERS} (learning_rate={SAME_LR}, reg={SAME_REG}, "
+        f"batch_size={SAME_BATCH}).{hint}{own_blame} Each iteration draws batch_size examples "
+        "of X, y (not of X_val), calls two_layer_forward_backward(params, X_batch, y_batch, "
+        "reg), appends that loss (L2 term included) and updates all four parameters with "
+        "params[name] -= learning_rate * grads[name], at a constant learning_rate")
 
 
 def distinct_examples_data():
@@ -573,6 +797,16 @@ def check_train_two_layer_minibatches(env):
     def matches(value, candidates):
         return any(abs(value - c) <= HISTORY_ATOL + HISTORY_RTOL * abs(c) for c in candidates)
     wrong = next((i for i, v in enumerate(history) if not matches(v, singles)), None)
+    if wrong is not None:
+        # Single-example losses as the student's own two_layer_forward_backward gives them
+        # (an L2 term with a 1/2 is that function's mistake, not the loop's).
+        try:
+            own = [_own_loss_and_grads(env, params, X[i:i + 1], y[i:i + 1], ONE_REG)[0]
+                   for i in range(ONE_N)]
+        except _OwnGradientsFail:
+            own = []
+        if own and all(matches(v, own) for v in history):
+            wrong = None
     if wrong is not None:
         value = history[wrong]
         hint = " Is each minibatch batch_size examples drawn from X, y?"
