@@ -42,35 +42,68 @@ def write_grades_csv(results: list[dict], path: Path) -> None:
             writer.writerow(records.csv_row(dict(r, submission=shown_name(r)), questions))
 
 
-def plot_scores(results: list[dict], path: Path) -> None:
-    """One panel per assignment: each question's score (% of its points) per submission."""
+def scores_figure(results: list[dict]):
+    """One panel per assignment, at slide size (cnnlab/plots.py): each question's mean score
+    (% of its points) as a bar with its value, and each submission as a dot; dots of equal
+    score sit side by side, not on top of each other."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from cnnlab.plots import DPI, SLIDE_IN, SMALL_PT, TEXT_PT, TITLE_PT
+
     assignments = sorted({r["assignment"] for r in results if r["questions"]})
-    fig, axes = plt.subplots(len(assignments), 1, figsize=(11, 3.2 * len(assignments)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(assignments), 1, squeeze=False, layout="constrained",
+                             figsize=(SLIDE_IN[0], max(SLIDE_IN[1], 2.5 * len(assignments))),
+                             dpi=DPI)
+    labelled = False
     for ax, assignment in zip(axes[:, 0], assignments):
         mine = [r for r in results if r["assignment"] == assignment and r["questions"]]
         questions = list(mine[0]["questions"])
         for i, q in enumerate(questions):
-            scores = [100 * r["questions"][q]["score"] / r["questions"][q]["possible"]
+            scores = [round(100 * r["questions"][q]["score"] / r["questions"][q]["possible"])
                       for r in mine if q in r["questions"] and r["questions"][q]["possible"]]
-            ax.bar(i, sum(scores) / len(scores), color="#9ecae1", width=0.7,
-                   label="mean" if i == 0 else None)
-            ax.scatter([i + (j - (len(scores) - 1) / 2) * 0.08 for j in range(len(scores))],
-                       scores, color="#08519c", s=14, zorder=3,
-                       label="one submission" if i == 0 else None)
-        ax.set_xticks(range(len(questions)), questions, rotation=20, ha="right", fontsize=8)
-        ax.set_ylim(-5, 105)
-        ax.set_ylabel("% of points")
-        ax.set_title(f"{assignment}: score per question ({len(mine)} submissions)", fontsize=10)
+            mean = sum(scores) / len(scores)
+            ax.bar(i, mean, color="#9ecae1", width=0.75, label="mean" if i == 0 else None)
+            ax.text(i, 109, f"mean {mean:.0f}%", ha="center", va="bottom", fontsize=SMALL_PT)
+            seen: dict[int, int] = {}
+            for score in scores:
+                k = seen[score] = seen.get(score, -1) + 1
+                offset = (k - (scores.count(score) - 1) / 2) * 0.11
+                ax.scatter(i + offset, score, color="#08519c", s=36, zorder=3,
+                           label=None if labelled else "one submission")
+                labelled = True
+        crowded = len(questions) > 6
+        ax.set_xticks(range(len(questions)), questions, fontsize=SMALL_PT,
+                      rotation=35 if crowded else 0, ha="right" if crowded else "center",
+                      rotation_mode="anchor" if crowded else "default")
+        ax.set_ylim(-8, 130)
+        ax.set_yticks([0, 50, 100], ["0", "50", "100"], fontsize=SMALL_PT)
+        ax.set_ylabel("% of points", fontsize=SMALL_PT)
+        ax.set_title(f"{assignment}: score per question ({len(mine)} submissions)",
+                     fontsize=TEXT_PT, loc="left")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    legend = {}
+    for ax in axes[:, 0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    handles, labels = list(legend.values()), list(legend)
+    fig.legend(handles, labels, loc="outside upper right", ncols=2, fontsize=SMALL_PT,
+               frameon=False)
+    fig.suptitle("The bundled samples, graded in the sandbox", fontsize=TITLE_PT, x=0.01,
+                 ha="left")
+    return fig
+
+
+def plot_scores(results: list[dict], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = scores_figure(results)
+    fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
 
 

@@ -109,3 +109,12 @@ def test_the_report_reads_top_to_bottom(demo_run):
     assert "The quiz:" in shown and "students graded, mean" in shown
     assert "most common mistake:" in shown
     assert "built in" in log and "graded in" in log
+
+
+def test_the_score_figure_is_legible_on_a_slide(demo):
+    from cnnlab.demo import scores_figure
+    from test_plots import legibility_problems
+
+    fig = scores_figure(records_of(demo))
+    assert legibility_problems(fig) == []
+    assert round(fig.get_figwidth() / fig.get_figheight(), 2) == round(16 / 9, 2)
