@@ -1,0 +1,555 @@
+"""Every promise of shared/contract.md (and of docs/contract_notes.md, where it reads the
+contract), as data: the contract's words, the hidden checks that fail when the promise is
+broken, and the catalogued mutants that break it (issue 17: every promise is a check).
+
+A promise is covered when
+- `checks` names at least one check of autograder/checks/<assignment>.py (a function in
+  its QUESTIONS) that fails on an implementation breaking this promise and keeping every
+  other one; for cnn_costs, tests/test_promises.py runs one such breaker per promise
+  against the checks, and the failing checks must be exactly the ones listed here; for the
+  torch assignments (minutes a mutant, too slow for the suite) the list is the checks that
+  fail on the listed mutants and on a hand-made breaker, read from the checks' code and
+  confirmed by running them once;
+- and `mutants` names at least one mutant (an id of mistakes.CATALOGUE or of
+  mutants.SOURCE_MUTANTS) whose mistake *is* a breach of this promise, so that
+  `cnnlab mutants` proves the check does catch it. A mutant that breaks a promise only on
+  the side is not listed: the formula mistakes of mistakes.CATALOGUE check no arguments at
+  all (so each also breaks its function's ranges), and a mutant in one place breaks the
+  totals downstream (a Bottleneck with expansion 2 changes ResNet-50's parameter count);
+  the catch of such a mutant proves the other promise's check, not this one's;
+- or `lenient` says why the promise is deliberately not enforced.
+
+Anything else is a gap: tests/test_promises.py lists each as an expected failure, so that
+filling one in this table without taking it off that list turns the suite red, and so does
+(for cnn_costs, whose breakers the suite runs) a check that starts to catch a breach this
+table says nothing catches.
+
+A range promise is about the first value past the range ("just outside": stride 0, padding
+-1, a kernel one larger than the padded input), broken alone: the implementation forgets
+that one rule, or gets its boundary wrong, and keeps the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COSTS = "cnn_costs"
+ARCH = "cnn_architectures"
+SOFT = "softmax_backprop"
+ASSIGNMENTS = (COSTS, ARCH, SOFT)
+
+KINDS = {
+    "value": "a result's value (a formula, a layout, an SGD step)",
+    "return_type": "the type or form of what a function returns",
+    "range": "an argument out of range raises ValueError",
+    "error_message": "what the ValueError's message says",
+    "default": "an argument's default value",
+    "row_field": "a cost_table row's field: present, with the right value",
+    "row_field_type": "the type of a cost_table row's field",
+    "order": "the order of results",
+    "shape": "a tensor's shape",
+    "dtype": "the dtypes a function accepts",
+    "device": "where a function runs",
+    "must_not": "what student code must not do (autograd, changing its arguments)",
+    "naming": "module and attribute names",
+    "structure": "state_dict keys and tensor shapes, torchvision's",
+    "outputs": "eval-mode outputs with the reference's weights loaded",
+    "param_count": "a model's parameter count",
+    "permission": "what the contract allows and the checks must not refuse",
+    "dependency": "what the project itself depends on",
+}
+
+
+@dataclass(frozen=True)
+class Promise:
+    id: str               # unique: "<function>.<aspect>"
+    assignment: str
+    function: str         # the contract's name for it, as its tables write it
+    text: str             # the contract's words, short
+    kind: str             # a key of KINDS
+    checks: tuple[str, ...] = ()   # check functions that fail when it alone is broken
+    mutants: tuple[str, ...] = ()  # mutant ids whose mistake is a breach of it
+    lenient: str | None = None     # why it is deliberately not enforced
+
+    @property
+    def covered(self) -> bool:
+        return self.lenient is not None or bool(self.checks and self.mutants)
+
+
+def _promises(assignment: str, rows: list[tuple]) -> list[Promise]:
+    """(id, function, kind, text, checks, mutants[, lenient]) rows of one assignment."""
+    return [Promise(r[0], assignment, r[1], r[3], r[2], tuple(r[4]), tuple(r[5]),
+                    r[6] if len(r) > 6 else None) for r in rows]
+
+
+# --- cnn_costs ---------------------------------------------------------------------------------
+
+def _range_rows(function: str, errors_check: str, ranges: list[tuple[str, str, bool]]):
+    """Range promises: (argument or rule, the contract's words, whether a check calls it just
+    outside with nothing else wrong)."""
+    return [(f"{function}.range_{arg}", function, "range", f"{text} raises ValueError",
+             (errors_check,) if checked else (), ()) for arg, text, checked in ranges]
+
+
+def _common_rows(function: str, errors_check: str, value_checks: tuple[str, ...],
+                 returns: str = "int"):
+    rows = [(f"{function}.error_names_argument", function, "error_message",
+             "the ValueError's message names the offending argument (its name or the "
+             "student's own words for it: contract_notes)", (errors_check,), ())]
+    if returns == "int":
+        rows.append((f"{function}.returns_int", function, "return_type",
+                     "the result is a plain int (all results are plain int except "
+                     "memory_kb)", value_checks, ()))
+    return rows
+
+
+_CONV_SIZE = ("check_conv_output_size_lecture", "check_conv_output_size_random")
+_POOL_SIZE = ("check_pool_output_size_lecture", "check_pool_output_size_random")
+_CONV_PARAMS = ("check_conv_params_values", "check_conv_params_no_bias")
+_CONV_FLOPS = ("check_conv_flops_lecture", "check_conv_flops_random")
+_POOL_FLOPS = ("check_pool_flops_lecture", "check_pool_flops_random")
+_FC_PARAMS = ("check_fc_params_values", "check_fc_params_no_bias")
+_TABLES = ("check_cost_table_lenet", "check_cost_table_alexnet_vgg16",
+           "check_cost_table_random")
+_SIZE_IMPLIED = "(an argument out of range; the contract's list leaves it implied)"
+
+COST_PROMISES = _promises(COSTS, [
+    # conv_output_size(size, kernel, stride=1, padding=0)
+    ("conv_output_size.value", "conv_output_size", "value",
+     "output size along one dimension, W' = floor((W - K + 2P) / S) + 1", _CONV_SIZE,
+     ("size_no_plus_one", "size_one_side_padding", "size_ceil", "size_true_division",
+      "size_ignores_stride", "size_ignores_padding")),
+    ("conv_output_size.floor", "conv_output_size", "value",
+     "floor, not truncation toward zero: a kernel past the padded input is an error, never "
+     "an output of 1", ("check_conv_output_size_errors",), ()),
+    ("conv_output_size.default_stride", "conv_output_size", "default", "stride=1",
+     ("check_conv_output_size_lecture",), ()),
+    ("conv_output_size.default_padding", "conv_output_size", "default", "padding=0",
+     ("check_conv_output_size_lecture",), ()),
+    *_range_rows("conv_output_size", "check_conv_output_size_errors", [
+        ("size", f"size < 1 {_SIZE_IMPLIED}", False),
+        ("kernel", "kernel < 1", True),
+        ("stride", "stride < 1", True),
+        ("padding", "padding < 0", True),
+        ("fit", "a kernel larger than the padded input (size + 2 * padding)", True),
+    ]),
+    *_common_rows("conv_output_size", "check_conv_output_size_errors", _CONV_SIZE),
+
+    # pool_output_size(size, kernel, stride=None, padding=0)
+    ("pool_output_size.value", "pool_output_size", "value",
+     "the same output size, floor((W - K + 2P) / S) + 1", _POOL_SIZE,
+     ("pool_size_no_plus_one", "pool_size_ceil", "pool_size_ignores_padding")),
+    ("pool_output_size.floor", "pool_output_size", "value",
+     "floor, not truncation toward zero: a kernel past the padded input is an error",
+     ("check_pool_output_size_errors",), ()),
+    ("pool_output_size.default_stride", "pool_output_size", "default", "stride=None",
+     ("check_pool_output_size_lecture",), ()),
+    ("pool_output_size.stride_none_is_kernel", "pool_output_size", "value",
+     "stride=None means stride=kernel, as in torch", _POOL_SIZE, ("pool_stride_default_one",)),
+    ("pool_output_size.default_padding", "pool_output_size", "default", "padding=0",
+     ("check_pool_output_size_lecture",), ()),
+    *_range_rows("pool_output_size", "check_pool_output_size_errors", [
+        ("size", f"size < 1 {_SIZE_IMPLIED}", False),
+        ("kernel", "kernel < 1", True),
+        ("stride", "stride < 1 (a stride of 0 is not None: it is out of range)", False),
+        ("padding", "padding < 0", True),
+        ("fit", "a kernel larger than the padded input", True),
+        ("pool_padding", "for pooling, padding > kernel // 2, which torch rejects too", True),
+    ]),
+    *_common_rows("pool_output_size", "check_pool_output_size_errors", _POOL_SIZE),
+
+    # conv_params(in_channels, out_channels, kernel, bias=True)
+    ("conv_params.value", "conv_params", "value", "parameter count Cout*Cin*K*K + Cout",
+     _CONV_PARAMS, ("conv_params_no_bias", "conv_params_no_cin",
+                    "conv_params_kernel_not_squared", "conv_params_bias_per_input")),
+    ("conv_params.bias_flag", "conv_params", "value", "the + Cout only with bias",
+     ("check_conv_params_no_bias",), ("conv_params_ignores_bias_flag",)),
+    ("conv_params.default_bias", "conv_params", "default", "bias=True",
+     ("check_conv_params_values",), ()),
+    *_range_rows("conv_params", "check_conv_params_errors", [
+        ("in_channels", f"in_channels < 1 {_SIZE_IMPLIED}", True),
+        ("out_channels", f"out_channels < 1 {_SIZE_IMPLIED}", True),
+        ("kernel", "kernel < 1", True),
+    ]),
+    *_common_rows("conv_params", "check_conv_params_errors", _CONV_PARAMS),
+
+    # conv_flops(in_channels, height, width, out_channels, kernel, stride=1, padding=0)
+    ("conv_flops.value", "conv_flops", "value",
+     "FLOPs (Cout*H'*W') * (Cin*K*K), one multiply-add counted as one FLOP", _CONV_FLOPS,
+     ("conv_flops_input_size", "conv_flops_no_cin", "conv_flops_mul_and_add")),
+    ("conv_flops.separate_h_w", "conv_flops", "value",
+     "H' from height and W' from width, each by the output-size formula", _CONV_FLOPS, ()),
+    ("conv_flops.default_stride", "conv_flops", "default", "stride=1",
+     ("check_conv_flops_lecture",), ()),
+    ("conv_flops.default_padding", "conv_flops", "default", "padding=0",
+     ("check_conv_flops_lecture",), ()),
+    *_range_rows("conv_flops", "check_conv_flops_errors", [
+        ("in_channels", f"in_channels < 1 {_SIZE_IMPLIED}", True),
+        ("out_channels", f"out_channels < 1 {_SIZE_IMPLIED}", True),
+        ("height", f"height < 1 {_SIZE_IMPLIED}", False),
+        ("width", f"width < 1 {_SIZE_IMPLIED}", False),
+        ("kernel", "kernel < 1", True),
+        ("stride", "stride < 1", True),
+        ("padding", "padding < 0", True),
+        ("fit", "a kernel larger than the padded height or width", False),
+    ]),
+    *_common_rows("conv_flops", "check_conv_flops_errors", _CONV_FLOPS),
+
+    # pool_flops(channels, height, width, kernel, stride=None, padding=0)
+    ("pool_flops.value", "pool_flops", "value", "FLOPs (C*H'*W') * (K*K)", _POOL_FLOPS,
+     ("pool_flops_no_window", "pool_flops_zero")),
+    ("pool_flops.separate_h_w", "pool_flops", "value",
+     "H' from height and W' from width, each by the output-size formula", _POOL_FLOPS, ()),
+    ("pool_flops.default_stride", "pool_flops", "default", "stride=None",
+     ("check_pool_flops_lecture",), ()),
+    ("pool_flops.stride_none_is_kernel", "pool_flops", "value",
+     "stride=None means stride=kernel, as in torch", _POOL_FLOPS, ()),
+    ("pool_flops.default_padding", "pool_flops", "default", "padding=0",
+     ("check_pool_flops_lecture", "check_pool_flops_errors"), ()),
+    *_range_rows("pool_flops", "check_pool_flops_errors", [
+        ("channels", f"channels < 1 {_SIZE_IMPLIED}", True),
+        ("height", f"height < 1 {_SIZE_IMPLIED}", False),
+        ("width", f"width < 1 {_SIZE_IMPLIED}", False),
+        ("kernel", "kernel < 1 (with an explicit stride)", False),
+        ("stride", "stride < 1 (a stride of 0 is not None: it is out of range)", False),
+        ("padding", "padding < 0", False),
+        ("fit", "a kernel larger than the padded height or width", True),
+        ("pool_padding", "for pooling, padding > kernel // 2, which torch rejects too", True),
+    ]),
+    *_common_rows("pool_flops", "check_pool_flops_errors", _POOL_FLOPS),
+
+    # fc_params(in_features, out_features, bias=True), fc_flops(in_features, out_features)
+    ("fc_params.value", "fc_params", "value", "parameter count Cin*Cout + Cout", _FC_PARAMS,
+     ("fc_params_no_bias",)),
+    ("fc_params.bias_flag", "fc_params", "value", "the + Cout only with bias",
+     ("check_fc_params_no_bias",), ("fc_params_ignores_bias_flag",)),
+    ("fc_params.default_bias", "fc_params", "default", "bias=True",
+     ("check_fc_params_values",), ()),
+    *_range_rows("fc_params", "check_fc_params_errors", [
+        ("in_features", f"in_features < 1 {_SIZE_IMPLIED}", True),
+        ("out_features", f"out_features < 1 {_SIZE_IMPLIED}", True),
+    ]),
+    *_common_rows("fc_params", "check_fc_params_errors", _FC_PARAMS),
+    ("fc_flops.value", "fc_flops", "value", "FLOPs Cin*Cout", ("check_fc_flops_values",),
+     ("fc_flops_with_bias", "fc_flops_mul_and_add")),
+    *_range_rows("fc_flops", "check_fc_flops_errors", [
+        ("in_features", f"in_features < 1 {_SIZE_IMPLIED}", True),
+        ("out_features", f"out_features < 1 {_SIZE_IMPLIED}", True),
+    ]),
+    *_common_rows("fc_flops", "check_fc_flops_errors", ("check_fc_flops_values",)),
+
+    # memory_kb(num_elements)
+    ("memory_kb.value", "memory_kb", "value",
+     "float KB: num_elements x 4 bytes (float32), KB = bytes / 1024",
+     ("check_memory_kb_values",),
+     ("memory_bytes", "memory_kb_1000", "memory_no_bytes_per_element", "memory_mb")),
+    ("memory_kb.returns_float", "memory_kb", "return_type",
+     "memory_kb returns a float (numpy.float64 accepted; numpy ints and other types "
+     "refused: contract_notes), even where the KB are whole", (), ()),
+    *_range_rows("memory_kb", "check_memory_kb_errors", [
+        ("num_elements", f"num_elements < 0 {_SIZE_IMPLIED}", True),
+    ]),
+    *_common_rows("memory_kb", "check_memory_kb_errors", (), returns="float"),
+
+    # cost_table(input_shape, layers)
+    ("cost_table.returns_list", "cost_table", "return_type", "a list of rows", (), ()),
+    ("cost_table.row_per_layer_in_order", "cost_table", "order",
+     "input_shape (C, H, W) and layers give one row per layer, in the layers' order",
+     _TABLES, ()),
+    ("cost_table.worked_examples", "cost_table", "value",
+     "the lecture's AlexNet, VGG-16 and LeNet tables are the worked examples",
+     _TABLES[:2], ()),
+    ("cost_table.layer_types", "cost_table", "value",
+     'each layer\'s "type" is among "conv", "pool", "flatten", "fc"; another type raises '
+     "(ValueError, or a dispatch table's KeyError / TypeError), never a skipped or empty "
+     "row (contract_notes)", ("check_cost_table_random",), ("table_accepts_unknown_type",)),
+    ("cost_table.conv_default_stride", "cost_table", "default",
+     "a conv layer's out_channels, kernel, and stride=1", _TABLES, ()),
+    ("cost_table.conv_default_padding", "cost_table", "default", "a conv layer's padding=0",
+     ("check_cost_table_random",), ()),
+    ("cost_table.conv_default_bias", "cost_table", "default", "a conv layer's bias=True",
+     _TABLES, ()),
+    ("cost_table.conv_bias_flag", "cost_table", "value",
+     "a conv layer's bias=False leaves out its + Cout", ("check_cost_table_random",), ()),
+    ("cost_table.pool_default_stride", "cost_table", "default",
+     "a pool layer's kernel, and stride=None, which means the kernel",
+     ("check_cost_table_random",), ("table_pool_stride_default_1",)),
+    ("cost_table.pool_default_padding", "cost_table", "default", "a pool layer's padding=0",
+     _TABLES, ()),
+    ("cost_table.fc_default_bias", "cost_table", "default",
+     "an fc layer's out_features, and bias=True", _TABLES, ()),
+    ("cost_table.fc_bias_flag", "cost_table", "value",
+     "an fc layer's bias=False leaves out its + Cout", ("check_cost_table_random",),
+     ("table_ignores_fc_bias_flag",)),
+    ("cost_table.implicit_flatten", "cost_table", "value",
+     "an fc straight after a (C, H, W) output flattens it, as the lecture's AlexNet table "
+     "does (contract_notes)", ("check_cost_table_random",), ("table_fc_no_implicit_flatten",)),
+    ("cost_table.row_keys", "cost_table", "row_field",
+     "each row is a dict with name, type, output_shape, memory_kb, params and flops",
+     _TABLES, ()),
+    ("cost_table.row_name", "cost_table", "row_field",
+     'a row\'s name is its layer\'s optional "name", where it has one (the default name of '
+     "an unnamed layer is left open)", _TABLES, ()),
+    ("cost_table.row_type", "cost_table", "row_field", "a row's type is its layer's type",
+     _TABLES, ()),
+    ("cost_table.row_output_shape", "cost_table", "row_field",
+     "output_shape is (C, H, W), or (N,) after flatten and fc", _TABLES, ()),
+    ("cost_table.row_output_shape_tuple", "cost_table", "row_field_type",
+     "output_shape is a tuple", (), ()),
+    ("cost_table.row_output_shape_ints", "cost_table", "row_field_type",
+     "output_shape's sizes are plain ints", _TABLES, ()),
+    ("cost_table.row_memory_kb", "cost_table", "row_field",
+     "memory_kb is the output's elements x 4 bytes / 1024, batch 1", _TABLES, ()),
+    ("cost_table.row_memory_kb_float", "cost_table", "row_field_type",
+     "memory_kb is a float (results are plain int except memory_kb, a float)", (), ()),
+    ("cost_table.row_params", "cost_table", "row_field",
+     "params: conv Cout*Cin*K*K (+ Cout with bias), fc Cin*Cout (+ Cout), pool and "
+     "flatten 0", _TABLES, ()),
+    ("cost_table.row_params_int", "cost_table", "row_field_type", "params is a plain int",
+     _TABLES, ()),
+    ("cost_table.row_flops", "cost_table", "row_field",
+     "flops: conv (Cout*H'*W')*(Cin*K*K), pool (C*H'*W')*(K*K), fc Cin*Cout, flatten 0",
+     _TABLES, ()),
+    ("cost_table.row_flops_int", "cost_table", "row_field_type", "flops is a plain int",
+     _TABLES, ()),
+    ("cost_table.range_layer", "cost_table", "range",
+     "every function raises ValueError for an argument out of range: so does cost_table "
+     "for a layer's (a kernel of 0, a kernel larger than the padded input)", (), ()),
+    ("cost_table.no_in_place", "cost_table", "must_not",
+     "must not change its arguments in place: layers, and each layer dict, come back as "
+     "given (contract_notes)", (), ()),
+])
+
+
+# --- cnn_architectures -------------------------------------------------------------------------
+
+ARCH_PROMISES = _promises(ARCH, [
+    ("AlexNet.state_dict", "AlexNet", "structure",
+     "state_dict has exactly the keys and tensor shapes of torchvision's AlexNet, so the "
+     "reference's weights load", ("check_alexnet_structure", "check_alexnet_outputs"), ()),
+    ("AlexNet.variant", "AlexNet", "structure",
+     "the torchvision variant (64-192-384-256-256)",
+     ("check_alexnet_structure", "check_alexnet_outputs"), ()),
+    ("AlexNet.dropout", "AlexNet", "structure",
+     "the torchvision variant's classifier, with its two Dropout layers",
+     ("check_alexnet_structure", "check_alexnet_dropout"), ()),
+    ("AlexNet.outputs", "AlexNet", "outputs",
+     "with the reference's weights, the same outputs in eval mode", ("check_alexnet_outputs",),
+     ("alexnet_conv1_stride_2", "alexnet_pool1_kernel_2", "alexnet_missing_relu_fc7",
+      "alexnet_conv3_padding_0", "alexnet_pool1_ceil_mode")),
+    ("AlexNet.avgpool_adaptive", "AlexNet", "outputs", "avgpool (adaptive 6x6)",
+     ("check_alexnet_outputs",), ("alexnet_fixed_avgpool",)),
+    ("AlexNet.names", "AlexNet", "naming", "submodules features and classifier",
+     ("check_alexnet_structure", "check_alexnet_outputs"), ()),
+    ("AlexNet.name_avgpool", "AlexNet", "naming",
+     "its pool is the submodule avgpool (no parameters: not in the state_dict)", (), ()),
+    ("AlexNet.num_classes", "AlexNet", "value", "num_classes sets the classifier's outputs",
+     ("check_alexnet_structure", "check_alexnet_outputs"), ()),
+    ("AlexNet.default_num_classes", "AlexNet", "default", "num_classes=1000",
+     ("check_alexnet_structure",), ()),
+    ("AlexNet.param_count", "AlexNet", "param_count", "61,100,840 parameters at 1000 classes",
+     ("check_alexnet_structure",), ()),
+
+    ("VGG_CONFIGS.table", "VGG_CONFIGS", "value",
+     'dict "vgg11", "vgg13", "vgg16", "vgg19" -> list of ints and "M", the lecture\'s '
+     "configurations", ("check_vgg_configs",), ("vgg16_wrong_row",)),
+
+    ("VGG.state_dict", "VGG", "structure",
+     "state_dict has exactly the keys and tensor shapes of torchvision's VGG of that config",
+     ("check_vgg_structure", "check_vgg_outputs"), ()),
+    ("VGG.outputs", "VGG", "outputs",
+     "with the reference's weights, the same outputs in eval mode", ("check_vgg_outputs",),
+     ("vgg_avg_pool", "vgg_no_padding", "vgg_relu_before_bn",
+      "vgg_no_final_relu_in_classifier", "vgg_bn_eps")),
+    ("VGG.avgpool_adaptive", "VGG", "outputs", "avgpool (adaptive 7x7)",
+     ("check_vgg_outputs",), ()),
+    ("VGG.batch_norm", "VGG", "structure", "batch_norm=True: a BatchNorm after each conv",
+     ("check_vgg_structure", "check_vgg_outputs"), ("vgg_ignores_batch_norm",)),
+    ("VGG.names", "VGG", "naming", "submodules features and classifier",
+     ("check_vgg_structure", "check_vgg_outputs"), ()),
+    ("VGG.name_avgpool", "VGG", "naming",
+     "its pool is the submodule avgpool (no parameters: not in the state_dict)", (), ()),
+    ("VGG.defaults", "VGG", "default", "VGG(config, num_classes=1000, batch_norm=False)",
+     (), ()),
+    ("VGG.param_count", "VGG", "param_count", "VGG-16 has 138,357,544 parameters",
+     ("check_vgg_structure",), ()),
+    ("vgg_builders.pass_on", "vgg11, vgg13, vgg16, vgg19", "value",
+     "the builders pass num_classes and batch_norm on", ("check_vgg_structure",),
+     ("vgg16_ignores_num_classes",)),
+    ("vgg_builders.default_num_classes", "vgg11, vgg13, vgg16, vgg19", "default",
+     "num_classes=1000", ("check_vgg_structure",), ()),
+    ("vgg_builders.default_batch_norm", "vgg11, vgg13, vgg16, vgg19", "default",
+     "batch_norm=False (only vgg11's default is ever used by a check)", (), ()),
+
+    ("BasicBlock.expansion", "BasicBlock", "value", "expansion = 1",
+     ("check_basic_block_structure",), ()),
+    ("BasicBlock.state_dict", "BasicBlock", "structure",
+     "BasicBlock(in_channels, out_channels, stride) has the keys and tensor shapes of "
+     "torchvision's BasicBlock", ("check_basic_block_structure", "check_basic_block_outputs"),
+     ()),
+    ("BasicBlock.downsample", "BasicBlock", "structure",
+     "builds its own 1x1 projection downsample when the shape changes (and only then; "
+     "without one, None or a module without parameters: contract_notes)",
+     ("check_basic_block_structure", "check_basic_block_outputs"),
+     ("projection_only_on_channel_change", "projection_without_bn", "projection_3x3")),
+    ("BasicBlock.outputs", "BasicBlock", "outputs",
+     "with the reference's weights, the same outputs in eval mode",
+     ("check_basic_block_outputs",),
+     ("basic_no_relu_after_add", "basic_relu_before_add", "basic_stride_on_conv2",
+      "basic_no_residual")),
+    ("BasicBlock.default_stride", "BasicBlock", "default", "stride=1", (), ()),
+
+    ("Bottleneck.expansion", "Bottleneck", "value", "expansion = 4",
+     ("check_bottleneck_structure", "check_bottleneck_outputs"), ("bottleneck_expansion_2",)),
+    ("Bottleneck.stride_on_3x3", "Bottleneck", "structure",
+     "the stride on the 3x3 conv (torchvision's layout)",
+     ("check_bottleneck_structure", "check_bottleneck_outputs"),
+     ("bottleneck_stride_on_conv1",)),
+    ("Bottleneck.state_dict", "Bottleneck", "structure",
+     "Bottleneck(in_channels, width, stride) has the keys and tensor shapes of "
+     "torchvision's Bottleneck", ("check_bottleneck_structure", "check_bottleneck_outputs"),
+     ()),
+    ("Bottleneck.outputs", "Bottleneck", "outputs",
+     "with the reference's weights, the same outputs in eval mode",
+     ("check_bottleneck_outputs",), ("bottleneck_no_relu_after_conv2",)),
+    ("Bottleneck.default_stride", "Bottleneck", "default", "stride=1", (), ()),
+
+    ("ResNet.names", "ResNet", "naming", "submodules conv1, bn1, layer1..layer4, fc",
+     ("check_resnet_structure", "check_resnet_outputs"), ()),
+    ("ResNet.names_without_parameters", "ResNet", "naming",
+     "submodules relu, maxpool and avgpool (no parameters: not in the state_dict)", (), ()),
+    ("ResNet.state_dict", "ResNet", "structure",
+     "ResNet(block, layers) has the keys and tensor shapes of torchvision's ResNet: "
+     "layers[i] blocks of block in stage i + 1", ("check_resnet_structure",
+                                                  "check_resnet_outputs"), ()),
+    ("ResNet.outputs", "ResNet", "outputs",
+     "with the reference's weights, the same outputs in eval mode", ("check_resnet_outputs",),
+     ("resnet_no_maxpool", "resnet_maxpool_no_padding", "resnet_layer4_stride_1",
+      "resnet_stem_no_relu", "resnet_max_avgpool")),
+    ("ResNet.default_num_classes", "ResNet", "default", "ResNet's own num_classes=1000",
+     (), ()),
+    ("resnet_builders.pass_on", "resnet18, resnet34, resnet50, resnet101, resnet152",
+     "value", "the builders pass num_classes on", ("check_resnet_structure",),
+     ("resnet34_ignores_num_classes",)),
+    ("resnet_builders.default_num_classes",
+     "resnet18, resnet34, resnet50, resnet101, resnet152", "default", "num_classes=1000",
+     ("check_resnet_structure",), ()),
+    ("resnet_builders.param_count", "resnet18, resnet34, resnet50, resnet101, resnet152",
+     "param_count", "ResNet-18 has 11,689,512 parameters and ResNet-50 25,557,032",
+     ("check_resnet_structure",), ()),
+
+    ("torchvision.not_a_dependency", "*", "dependency", "torchvision itself is not a "
+     "dependency", (), (), "a promise about the project's own dependencies (pyproject.toml "
+     "has no torchvision), not about students' code: no hidden check can see it"),
+])
+
+
+# --- softmax_backprop --------------------------------------------------------------------------
+
+_SOFTMAX = ("check_softmax_loss_values", "check_softmax_loss_stability",
+            "check_softmax_loss_edge_cases")
+_TWO_LAYER = ("check_two_layer_scores", "check_two_layer_loss", "check_two_layer_grads")
+_TRAIN = ("check_train_two_layer_contract", "check_train_two_layer_accuracy",
+          "check_train_two_layer_sgd_steps", "check_train_two_layer_minibatches")
+_NO_AUTOGRAD = "no autograd: no requires_grad tensors, .backward() or torch.autograd"
+
+SOFT_PROMISES = _promises(SOFT, [
+    ("softmax_loss.no_autograd", "softmax_loss", "must_not", _NO_AUTOGRAD, _SOFTMAX, ()),
+    ("softmax_loss.returns_pair", "softmax_loss", "return_type",
+     "scores (N, C) and y (N,) int64 labels -> (loss, dscores)", _SOFTMAX, ()),
+    ("softmax_loss.loss_0dim", "softmax_loss", "shape", "the loss is a 0-dim tensor",
+     _SOFTMAX, ()),
+    ("softmax_loss.mean_cross_entropy", "softmax_loss", "value", "mean cross-entropy",
+     _SOFTMAX, ("softmax_loss_sum_not_mean",)),
+    ("softmax_loss.dscores", "softmax_loss", "value", "dscores, the loss's gradient",
+     _SOFTMAX, ("softmax_grad_not_divided_by_n", "softmax_grad_sign")),
+    ("softmax_loss.dscores_shape", "softmax_loss", "shape", "dscores has scores' shape (N, C)",
+     _SOFTMAX, ()),
+    ("softmax_loss.stable", "softmax_loss", "value",
+     "stable for large scores: subtracting each row's maximum before exp, scores up to ±1e4 "
+     "give a finite loss and gradient when each row's correct class is within 50 of that "
+     "row's maximum", ("check_softmax_loss_stability",), ("softmax_no_max_shift",)),
+    ("softmax_loss.log_sum_exp_not_required", "softmax_loss", "permission",
+     "log-sum-exp is better still, not required", (), (),
+     "a permission, not a demand: check_softmax_loss_stability keeps to the promised scores, "
+     "so a max shift followed by log(softmax) passes it"),
+    ("softmax_loss.float_dtypes", "softmax_loss", "dtype",
+     "scores is a float tensor: float32 as well as float64",
+     ("check_softmax_loss_stability", "check_softmax_loss_edge_cases"), ()),
+    ("softmax_loss.no_in_place", "softmax_loss", "must_not",
+     "must not change scores in place (contract_notes)", _SOFTMAX,
+     ("softmax_shifts_scores_in_place",)),
+
+    ("two_layer_forward_backward.no_autograd", "two_layer_forward_backward", "must_not",
+     _NO_AUTOGRAD, _TWO_LAYER, ()),
+    ("two_layer_forward_backward.forward", "two_layer_forward_backward", "value",
+     "params dict W1 (D,H), b1 (H,), W2 (H,C), b2 (C,); affine-ReLU-affine", _TWO_LAYER,
+     ("forward_no_relu", "forward_no_b2")),
+    ("two_layer_forward_backward.scores_without_y", "two_layer_forward_backward",
+     "return_type", "with y=None (the default) returns the scores (N, C)",
+     ("check_two_layer_scores",), ()),
+    ("two_layer_forward_backward.returns_loss_grads", "two_layer_forward_backward",
+     "return_type", "otherwise (loss, grads)",
+     ("check_two_layer_loss", "check_two_layer_grads"), ()),
+    ("two_layer_forward_backward.loss_l2", "two_layer_forward_backward", "value",
+     "the loss adds the L2 term reg * (sum(W1**2) + sum(W2**2)), with no 1/2",
+     ("check_two_layer_loss", "check_two_layer_grads"), ("l2_with_half",)),
+    ("two_layer_forward_backward.grads_keys", "two_layer_forward_backward", "return_type",
+     "grads keyed like params", ("check_two_layer_grads",), ()),
+    ("two_layer_forward_backward.grads_shapes", "two_layer_forward_backward", "shape",
+     "each gradient has its parameter's shape", ("check_two_layer_grads",),
+     ("db2_wrong_axis",)),
+    ("two_layer_forward_backward.grads_values", "two_layer_forward_backward", "value",
+     "grads are the loss's gradients", ("check_two_layer_grads",),
+     ("dw2_reg_without_2", "dw1_no_reg", "relu_mask_missing")),
+    ("two_layer_forward_backward.default_reg", "two_layer_forward_backward", "default",
+     "reg=0.0", (), ()),
+    ("two_layer_forward_backward.no_in_place", "two_layer_forward_backward", "must_not",
+     "must not change X or params in place (contract_notes)", _TWO_LAYER,
+     ("grads_written_into_params",)),
+
+    ("train_two_layer.no_autograd", "train_two_layer", "must_not", _NO_AUTOGRAD, _TRAIN, ()),
+    ("train_two_layer.returns_dict", "train_two_layer", "return_type",
+     "returns a dict with loss_history and val_accuracy", _TRAIN, ()),
+    ("train_two_layer.sgd", "train_two_layer", "value",
+     "minibatch SGD using the student's gradients: params -= learning_rate * grads, for "
+     "every parameter, with reg passed on",
+     ("check_train_two_layer_accuracy", "check_train_two_layer_sgd_steps",
+      "check_train_two_layer_minibatches"),
+     ("train_ascends", "train_ignores_learning_rate", "train_ignores_reg",
+      "train_weights_only", "train_lr_decay")),
+    ("train_two_layer.minibatches_from_X_y", "train_two_layer", "value",
+     "its minibatches come from X, y (contract_notes)", ("check_train_two_layer_sgd_steps",
+                                                        "check_train_two_layer_minibatches"),
+     ("train_on_val", "train_on_train_plus_val")),
+    ("train_two_layer.batch_size", "train_two_layer", "value",
+     "each minibatch holds batch_size examples", ("check_train_two_layer_minibatches",),
+     ("train_full_batch",)),
+    ("train_two_layer.loss_history", "train_two_layer", "value",
+     "loss_history holds one loss per iteration (num_iters of them), L2 included "
+     "(contract_notes)", _TRAIN, ("train_epochs", "train_history_without_l2")),
+    ("train_two_layer.val_accuracy", "train_two_layer", "value",
+     "val_accuracy: the trained parameters' accuracy on X_val, y_val",
+     ("check_train_two_layer_contract", "check_train_two_layer_sgd_steps"), ()),
+    ("train_two_layer.seed_matters", "train_two_layer", "value",
+     "its seed must matter (contract_notes)", ("check_train_two_layer_minibatches",),
+     ("train_ignores_seed",)),
+    ("train_two_layer.seed_reproducible", "train_two_layer", "value",
+     "a seed: the same seed gives the same run", ("check_train_two_layer_accuracy",), ()),
+    ("train_two_layer.default_seed", "train_two_layer", "default", "seed=0", (), ()),
+    ("train_two_layer.device", "train_two_layer", "device", "runs on the device of X", (),
+     ()),
+    ("train_two_layer.no_in_place", "train_two_layer", "must_not",
+     "may update params in place (SGD's own update), but not X, y, X_val or y_val "
+     "(contract_notes)", _TRAIN, ()),
+])
+
+PROMISES: list[Promise] = COST_PROMISES + ARCH_PROMISES + SOFT_PROMISES
+
+
+def for_assignment(assignment: str) -> list[Promise]:
+    return [p for p in PROMISES if p.assignment == assignment]
+
+
+def gaps() -> list[Promise]:
+    """The promises no check and mutant cover, and none is lenient about."""
+    return [p for p in PROMISES if not p.covered]
