@@ -10,6 +10,8 @@ Adding an entry here improves all four.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -115,6 +117,20 @@ CATALOGUE: list[FormulaMistake] = [
     FormulaMistake("conv_flops_mul_and_add", "conv_flops",
                    "counted a multiply and an add as 2 FLOPs; the lecture counts 1",
                    lambda *a, **kw: 2 * cnn_costs.conv_flops(*a, **kw)),
+    FormulaMistake("conv_flops_with_bias", "conv_flops",
+                   "added the bias to the FLOPs (Cin*K*K + 1 per output element); the lecture "
+                   "counts the Cin*K*K multiply-adds only",
+                   lambda in_channels, height, width, out_channels, kernel, stride=1, padding=0:
+                   out_channels * cnn_costs.conv_output_size(height, kernel, stride, padding)
+                   * cnn_costs.conv_output_size(width, kernel, stride, padding)
+                   * (in_channels * kernel * kernel + 1)),
+    FormulaMistake("conv_flops_unrounded_size", "conv_flops",
+                   "computed H' and W' with / instead of floor division, so the FLOPs use an "
+                   "unrounded output size: take floor((W - K + 2P) / S) + 1 (reuse "
+                   "conv_output_size)",
+                   lambda in_channels, height, width, out_channels, kernel, stride=1, padding=0:
+                   out_channels * _true_div[0](height, kernel, stride, padding)
+                   * _true_div[0](width, kernel, stride, padding) * in_channels * kernel * kernel),
     FormulaMistake("pool_flops_no_window", "pool_flops",
                    "forgot the K*K inputs each pooling output looks at",
                    lambda channels, height, width, kernel, stride=None, padding=0:
@@ -123,6 +139,13 @@ CATALOGUE: list[FormulaMistake] = [
     FormulaMistake("pool_flops_zero", "pool_flops",
                    "counted pooling as free; the lecture counts (C*H'*W') * (K*K)",
                    lambda *a, **kw: 0),
+    FormulaMistake("pool_flops_unrounded_size", "pool_flops",
+                   "computed H' and W' with / instead of floor division, so the FLOPs use an "
+                   "unrounded output size: take floor((W - K + 2P) / S) + 1 (reuse "
+                   "pool_output_size)",
+                   lambda channels, height, width, kernel, stride=None, padding=0:
+                   channels * _true_div[1](height, kernel, stride, padding)
+                   * _true_div[1](width, kernel, stride, padding) * kernel * kernel),
     FormulaMistake("fc_flops_with_bias", "fc_flops",
                    "added the bias to the FLOPs; the lecture counts Cin*Cout multiply-adds",
                    lambda in_features, out_features: in_features * out_features + out_features),
@@ -210,16 +233,89 @@ def same_value(a, b, rel: float = 1e-6) -> bool:
         return False
 
 
-def diagnose(target: str, args: tuple, kwargs: dict, value) -> FormulaMistake | None:
-    """The first catalogued mistake in `target` that reproduces `value` where the reference
-    does not, or None. Only the mistake's description should reach a student, never the
-    expected value."""
-    correct = getattr(cnn_costs, target)(*args, **kwargs)
-    for mistake in for_target(target):
-        try:
-            predicted = mistake.wrong(*args, **kwargs)
-        except Exception:
+def rank(candidates: list, answers: list, fits: Callable = same_value) -> list[list]:
+    """The candidate mistakes that explain a student's answers, in groups, best first.
+
+    `candidates`: [(item, wrong)], `wrong(args)` the value a student with that mistake gives
+    (it must not raise). `answers`: [(args, value, is_wrong)], every answer seen, right ones
+    included. `fits(predicted, value)`: whether a predicted value is the student's.
+
+    A candidate is kept when it reproduces at least one wrong answer and at least half of
+    them (one that explains a few is a coincidence: an H x H for H x W can happen to double
+    the FLOPs). Kept ones are ranked by how many of ALL the answers they reproduce, so the
+    entry whose wrong value matches on every input probed comes first, ahead of one that
+    only agrees where the inputs cannot tell them apart (a single 1x1 call, where 0 is
+    "forgot the +1" and "counted pooling as free" alike). Equal counts share a group, in
+    candidate order: the caller names all of a group or asks for more answers."""
+    wrong_count = sum(1 for _, _, is_wrong in answers if is_wrong)
+    kept = []
+    for order, (item, wrong) in enumerate(candidates):
+        agreed = explained = 0
+        for args, value, is_wrong in answers:
+            if fits(wrong(args), value):
+                agreed += 1
+                explained += is_wrong
+        if explained and 2 * explained >= wrong_count:
+            kept.append((-agreed, order, item))
+    groups: list[tuple[int, list]] = []
+    for agreed, _, item in sorted(kept, key=lambda k: k[:2]):
+        if groups and groups[-1][0] == agreed:
+            groups[-1][1].append(item)
+        else:
+            groups.append((agreed, [item]))
+    return [items for _, items in groups]
+
+
+_FAILED = object()  # what a wrong formula gives where it raises: no value fits it
+
+
+@functools.lru_cache(maxsize=None)
+def candidates(target: str) -> tuple:
+    """(mistake, wrong version of `target`, whether the mistake is in `target` itself): the
+    target's own entries first, as written (a float from / stays a float), then the entries
+    in a formula that `target` reuses (a wrong output size feeds conv_flops and pool_flops).
+    The wrong versions take the target's arguments by position."""
+    base = getattr(FORMULAS, target)
+    own, reused = [], []
+    for m in CATALOGUE:
+        if m.target == target:
+            own.append((m, m.wrong, True))
             continue
-        if not same_value(predicted, correct) and same_value(predicted, value):
-            return mistake
-    return None
+        fn = getattr(formulas_with(m), target)
+        if fn is not base:
+            reused.append((m, fn, False))
+    return tuple(own + reused)
+
+
+def _quietly(fn):
+    def wrong(args):
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001 - a wrong formula may fail where the right one does not
+            return _FAILED
+    return wrong
+
+
+def diagnose_calls(target: str, calls: list[tuple[tuple, dict, object]]) -> FormulaMistake | None:
+    """The catalogued mistake that best explains a student's answers to several calls of
+    `target` [(args, kwargs, value)] (see `rank`), or None: an entry of `target` itself or,
+    where it fits better, one in an output size that `target` reuses. More calls tell more
+    mistakes apart: pass every answer seen, right ones too."""
+    reference = getattr(cnn_costs, target)
+    signature = inspect.signature(reference)
+    answers = []
+    for args, kwargs, value in calls:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        full = tuple(bound.arguments.values())
+        answers.append((full, value, not same_value(reference(*full), value)))
+    groups = rank([(m, _quietly(fn)) for m, fn, _ in candidates(target)], answers)
+    return groups[0][0] if groups else None
+
+
+def diagnose(target: str, args: tuple, kwargs: dict, value) -> FormulaMistake | None:
+    """The first catalogued mistake that reproduces `value` where the reference does not
+    (`target`'s own entries before those of a size it reuses), or None. One call often fits
+    several entries; `diagnose_calls` weighs more. Only the mistake's description should
+    reach a student, never the expected value."""
+    return diagnose_calls(target, [(args, kwargs, value)])

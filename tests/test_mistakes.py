@@ -84,7 +84,7 @@ def test_mistake_accepts_the_reference_keywords(mistake):
 # a variant that exercises them (224 input, no biases, default pooling stride, padded pools).
 ALEXNET_BLIND = {"size_ceil", "size_true_division", "pool_stride_default_one",
                  "conv_params_ignores_bias_flag", "fc_params_ignores_bias_flag",
-                 "pool_size_ignores_padding"}
+                 "pool_size_ignores_padding", "conv_flops_unrounded_size"}
 
 
 def alexnet_variant():
@@ -157,3 +157,52 @@ def test_true_division_table_keeps_the_fraction():
     # On the exact AlexNet list 56.0 flows on as 56: the whole table computes.
     full = mistakes.wrong_table(mistake, cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
     assert full[0]["output_shape"] == (64, 56, 56)
+
+
+# --- several calls: the entry that matches on every input probed ------------------------
+
+def test_more_calls_tell_apart_what_one_call_cannot():
+    by = mistakes.BY_ID
+    # A 1x1 conv over one channel does 1 multiply-add: "2 FLOPs per multiply-add" and "the
+    # bias add counted" both give 2. AlexNet conv1 has 56 x 56 x 64 outputs of 3*11*11 = 363.
+    one = ((1, 1, 1, 1, 1, 1, 0), {}, 2)
+    assert mistakes.diagnose("conv_flops", *one) in (by["conv_flops_mul_and_add"],
+                                                     by["conv_flops_with_bias"])
+    conv1 = (3, 227, 227, 64, 11, 4, 2)
+    assert mistakes.diagnose_calls("conv_flops", [one, (conv1, {}, 64 * 56 * 56 * 364)]) \
+        is by["conv_flops_with_bias"]
+    assert mistakes.diagnose_calls("conv_flops", [one, (conv1, {}, 2 * 64 * 56 * 56 * 363)]) \
+        is by["conv_flops_mul_and_add"]
+    # A 1x1 window over a 1x1 input: no +1 means (1 - 1) // 1 = 0 outputs, 0 FLOPs, as
+    # "pooling is free" says. AlexNet pool1 without the +1: (55 - 3) // 2 = 26.
+    one = ((1, 1, 1, 1, None, 0), {}, 0)
+    pool1 = (64, 55, 55, 3, 2)
+    assert mistakes.diagnose_calls("pool_flops", [one, (pool1, {}, 64 * 26 * 26 * 9)]) \
+        is by["pool_size_no_plus_one"]
+    assert mistakes.diagnose_calls("pool_flops", [one, (pool1, {}, 0)]) is by["pool_flops_zero"]
+
+
+def test_right_answers_count_as_evidence_too():
+    by = mistakes.BY_ID
+    # P == S: (10 - 3 + 2*2) // 2 = 5 without the +1, (10 - 3 + 2) // 2 + 1 = 5 with one-sided
+    # padding. At P != S they part: 32, 5, 1, 2 gives 31 and 30; 7, 3, 2, 0 is 3 for both
+    # mistakes but a student with one-sided padding (no padding there) gets it right.
+    calls = [((10, 3, 2, 2), {}, 5), ((32, 5, 1, 2), {}, 30), ((7, 3, 2, 0), {}, 3)]
+    assert mistakes.diagnose_calls("conv_output_size", calls) is by["size_one_side_padding"]
+    calls = [((10, 3, 2, 2), {}, 5), ((32, 5, 1, 2), {}, 31), ((7, 3, 2, 0), {}, 2)]
+    assert mistakes.diagnose_calls("conv_output_size", calls) is by["size_no_plus_one"]
+    assert mistakes.diagnose_calls("conv_output_size", [((7, 3, 2, 0), {}, 3)]) is None
+
+
+def test_rank_keeps_only_mistakes_behind_half_the_wrong_answers():
+    # answers (args, value, is_wrong): f(1) = 2, f(2) = 4, f(3) = 9 are wrong, f(4) = 4 right.
+    answers = [((1,), 2, True), ((2,), 4, True), ((3,), 9, True), ((4,), 4, False)]
+    candidates = [
+        ("double", lambda a: 2 * a[0]),          # fits 2, 4: two of three wrong answers
+        ("square", lambda a: a[0] ** 2),         # fits 4, 9
+        ("plus_one", lambda a: a[0] + 1),        # fits 2 only: a coincidence, dropped
+        ("square_below_4", lambda a: a[0] ** 2 if a[0] < 4 else 4),  # fits 4, 9 and the 4
+        ("never", lambda a: -1),
+    ]
+    assert mistakes.rank(candidates, answers) == [["square_below_4"], ["double", "square"]]
+    assert mistakes.rank(candidates, [((4,), 4, False)]) == []
