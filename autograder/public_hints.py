@@ -190,15 +190,16 @@ class _Recorder:
 
 
 @contextlib.contextmanager
-def _isolated(recorder: _Recorder):
+def isolated(hints: types.ModuleType | None):
     """Run notebook code here without leaving a trace: torch's default dtype, RNG and
-    threads, and the `public_hints` module, as they were. One thread: the tests' tensors are
-    tiny, and on a busy machine torch's thread pool made them 10x slower."""
+    threads as they were, and `import public_hints` giving `hints` (None: ImportError) only
+    meanwhile. One thread: the tests' tensors are tiny, and on a busy machine torch's
+    thread pool made them 10x slower."""
     import torch
 
-    saved_module = sys.modules.get("public_hints")
+    saved = sys.modules.get("public_hints")
     dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    sys.modules["public_hints"] = recorder.module
+    sys.modules["public_hints"] = hints
     torch.set_num_threads(1)
     try:
         with torch.random.fork_rng(devices=[]):
@@ -206,10 +207,10 @@ def _isolated(recorder: _Recorder):
     finally:
         torch.set_default_dtype(dtype)
         torch.set_num_threads(threads)
-        if saved_module is None:
+        if saved is None:
             sys.modules.pop("public_hints", None)
         else:
-            sys.modules["public_hints"] = saved_module
+            sys.modules["public_hints"] = saved
 
 
 def _test_function(source: str):
@@ -242,7 +243,7 @@ def hint_table(assignment: str, master: str | Path) -> dict:
               for source in tests]
     recorder = _Recorder()
     per_test: list[dict] = [{} for _ in tests]
-    with _isolated(recorder):
+    with isolated(recorder.module):
         env = reference_env(master)
         for source in tests:
             failed = run_public_test(source, env, recorder)

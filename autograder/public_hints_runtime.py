@@ -38,7 +38,8 @@ def explain(call, got, expected, what="", note=""):
         hints = [hint for wrong, hint in HINTS.get((call, what), ()) if same(mine, wrong)]
         if hints:
             message += ": it looks like " + ", or ".join(dict.fromkeys(hints))
-        return message
+        # Otter strips quotes from both ends of a message: keep a final one (H' x W').
+        return message + "." if message.endswith(("'", '"')) else message
     except Exception:  # noqa: BLE001 - a value that cannot even be shown
         return f"{call} did not return {expected!r}"
 
