@@ -14,7 +14,7 @@ from pathlib import Path
 GOLDEN = {
     "quiz.md": "805011c489d0440968f37a5763a302d2fc26dd81b11e353882365fb294aa1fe1",
     "answer_key.md": "f21bd3e6ad9486e2162bec101bcedd599f196267e57b5408892aeed2d54a28ad",
-    "answer_key.json": "4a305688f245701ce3d16767dfc3a0e53b2ff43d54945a14efe14dcf29d84cf4",
+    "answer_key.json": "a15169854b440bda04615b5448a062f44985a8d597e442c87796ac209e23fdf1",
 }
 
 
