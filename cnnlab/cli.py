@@ -24,7 +24,7 @@ def _drop_script_folder() -> None:
 
 _drop_script_folder()
 
-COMMANDS = ["costs", "build", "grade", "quiz", "mutants", "demo", "doctor"]
+COMMANDS = ["costs", "build", "grade", "quiz", "mutants", "demo", "doctor", "report"]
 
 
 class UserError(Exception):

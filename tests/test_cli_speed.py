@@ -43,7 +43,7 @@ def run_cnnlab(argv: list[str], tmp_path: Path) -> tuple[int, list[str], str]:
 
 HELP = [["--help"], ["costs", "--help"], ["build", "--help"], ["grade", "--help"],
         ["quiz", "--help"], ["quiz", "generate", "--help"], ["quiz", "grade", "--help"],
-        ["mutants", "--help"], ["demo", "--help"], ["doctor", "--help"]]
+        ["mutants", "--help"], ["demo", "--help"], ["doctor", "--help"], ["report", "--help"]]
 
 
 @pytest.mark.parametrize("argv", HELP, ids=" ".join)
@@ -78,6 +78,15 @@ USAGE_ERRORS = [
     (["demo", "--out", "out", "-j", "0"], 2, "-j"),
     (["demo", "--out", "FILE/x"], 2, "--out"),
     (["doctor", "extra"], 2, "unrecognized arguments"),
+    # A gradebook that is not one is refused before anything is graded or read.
+    (["grade", "nope.ipynb", "--db", "FILE"], 2, "not an SQLite database"),
+    (["quiz", "grade", "r.csv", "--key", "k.json", "--db", "FILE"], 2, "not an SQLite"),
+    (["report"], 2, "--db GRADEBOOK or --json"),
+    (["report", "--db", "g.sqlite"], 2, "--out DIR"),
+    (["report", "--db", "g.sqlite", "--out", "out"], 2, "cannot read: no such file"),
+    (["report", "--db", "FILE", "--out", "out"], 2, "not an SQLite database"),
+    (["report", "--json", "FILE", "--out", "out"], 2, "not valid JSON"),
+    (["report", "--db", "FILE", "--canvas-csv", "c.csv"], 2, "--roster"),
 ]
 
 

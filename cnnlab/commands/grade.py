@@ -16,6 +16,7 @@ MIN_MEMORY_GB, MAX_MEMORY_GB = 1.0, 1024.0
 
 def register(subparsers) -> None:
     from autograder.grade import DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S
+    from autograder.gradebook import STUDENT_ID_FROM
     parser = subparsers.add_parser(
         "grade",
         help="grade student notebooks locally (no Docker), with per-question feedback",
@@ -29,7 +30,9 @@ def register(subparsers) -> None:
                     f"{DEFAULT_BUILD}/, remade when its inputs change. A "
                     "submission that cannot be run still gets its line, with total 0 and the "
                     "reason, and the exit status is then 1 (2 for a bad command line)."
-                    "\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv",
+                    "\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv"
+                    "\nexample: cnnlab grade submissions/*.ipynb --db gradebook.sqlite  "
+                    "(again later: only new or changed notebooks are graded)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks (.ipynb)")
@@ -60,6 +63,16 @@ def register(subparsers) -> None:
                         help="print one JSON object per submission, as each finishes")
     parser.add_argument("--csv", metavar="FILE",
                         help="also write one row per submission with per-question scores")
+    parser.add_argument("--db", metavar="FILE",
+                        help="a gradebook (SQLite, created if missing) that keeps every "
+                             "record; a notebook whose content and grader are unchanged "
+                             "since its record there is not graded again (its stored record "
+                             "is shown); `cnnlab report --db FILE` reads it")
+    parser.add_argument("--student-id-from", choices=STUDENT_ID_FROM, default="stem",
+                        help="with --db: the student a notebook belongs to is its file "
+                             "name without .ipynb (stem, the default), its folder's name "
+                             "(folder), or the user id in the name of Canvas's submission "
+                             "download (canvas: doejane_12345_678_hw.ipynb is 12345)")
     parser.set_defaults(func=run)
 
 
@@ -76,6 +89,66 @@ def _assignments_of(submissions, given) -> list[str]:
         if name and name not in found:
             found.append(name)
     return found
+
+
+def _gradebook_error():
+    from autograder.gradebook import GradebookError
+    return GradebookError
+
+
+def _open_gradebook(path):
+    """The gradebook of --db, checked before any grading (a foreign or damaged file is
+    refused, and left as it is)."""
+    from autograder.gradebook import Gradebook, GradebookError
+    from cnnlab.cli import UserError
+    try:
+        return Gradebook(path)
+    except GradebookError as err:
+        raise UserError(f"--db {err}") from None
+
+
+def _unchanged(book, args, known) -> tuple[list, list[dict], dict]:
+    """(notebooks to grade, stored records of the others, {submission: (student, hash)}):
+    a notebook is not graded again when its student's latest record of its assignment
+    graded the same bytes with the same grader (and could run it)."""
+    from autograder import gradebook
+    from autograder.grade import notebook_assignment
+    from cnnlab.paths import input_problem
+
+    todo, stored, keys = [], [], {}
+    for s in args.submissions:
+        student = gradebook.student_id(s, args.student_id_from)
+        if input_problem(s):
+            keys[str(s)] = keys[str(Path(s))] = (student, "")
+            todo.append(s)  # it gets its error line from the grader
+            continue
+        digest = gradebook.content_hash(s)
+        keys[str(s)] = keys[str(Path(s))] = (student, digest)
+        try:
+            name = args.assignment or notebook_assignment(Path(s))
+        except Exception:  # noqa: BLE001 - not a notebook: the grader says why
+            name = None
+        previous = None
+        if name in known:
+            previous = book.unchanged(student, name, digest,
+                                      gradebook.grader_version(name, args.engine))
+        if previous is None:
+            todo.append(s)
+        else:
+            stored.append({**previous, "submission": str(s)})
+    print(f"cnnlab grade: {len(stored)} of {len(args.submissions)} notebooks unchanged since "
+          f"{args.db} graded them, not graded again (their stored records are shown)",
+          file=sys.stderr)
+    return todo, stored, keys
+
+
+def _store(book, result: dict, keys: dict, engine: str) -> None:
+    from autograder import gradebook
+    student, digest = keys.get(result["submission"]) or (
+        gradebook.student_id(result["submission"]), "")
+    grader = (gradebook.grader_version(result["assignment"], engine)
+              if result.get("assignment") else f"cnnlab {gradebook.cnnlab_version()} {engine}")
+    book.add_record(result, student=student, content_hash=digest, grader=grader)
 
 
 def run(args) -> int:
@@ -111,13 +184,17 @@ def run(args) -> int:
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise UserError(f"unknown assignment {args.assignment!r}{hint}; known: "
                         f"{', '.join(known)}")
+    book = _open_gradebook(args.db) if args.db else None
     from autograder import grade, records
     if args.engine == "otter":
         print(f"cnnlab grade: warning: {grade.OTTER_WARNING}", file=sys.stderr)
-    from autograder.runner import load_assignment
+    # With --db: the notebooks graded before, unchanged, keep their stored records.
+    todo, stored, keys = list(args.submissions), [], {}
+    if book:
+        todo, stored, keys = _unchanged(book, args, known)
     # A notebook that names an unknown assignment gets its own error line, later; the
     # others are graded.
-    names = [n for n in _assignments_of(args.submissions, args.assignment) if n in known]
+    names = [n for n in _assignments_of(todo, args.assignment) if n in known] if todo else []
     build_dir = None  # the sandbox engine needs no build
     if args.engine == "otter" and args.build:
         build_dir = Path(args.build)
@@ -139,11 +216,13 @@ def run(args) -> int:
     questions: list[str] = []
     for name in names:
         if build_dir is None:
+            from autograder.runner import load_assignment
             found = list(load_assignment(name).checks)
         else:
             qfile = build_dir / name / "questions.json"
             found = list(json.loads(qfile.read_text())) if qfile.exists() else []
         questions += [q for q in found if q not in questions]
+    questions += [q for q in records.questions_of(stored) if q not in questions]
     csv_file = open(args.csv, "w", newline="") if args.csv else None
     writer = csv.writer(csv_file) if csv_file else None
     if writer:
@@ -179,16 +258,29 @@ def run(args) -> int:
             csv_file.flush()
         bar.update(1)
 
-    if args.engine == "sandbox" and args.jobs == 1:
+    def on_graded(result: dict) -> None:
+        if book:
+            _store(book, result, keys, args.engine)
+        on_result(result)
+
+    for result in stored:
+        on_result(result)
+    if args.engine == "sandbox" and args.jobs == 1 and todo:
         grade.bound_grader_memory()  # -j N: each worker bounds itself
     try:
-        grade.grade_many(args.submissions, build_dir, args.assignment, jobs=args.jobs,
+        grade.grade_many(todo, build_dir, args.assignment, jobs=args.jobs,
                          timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
-                         on_result=on_result, engine=args.engine, strict=args.strict)
+                         on_result=on_graded, engine=args.engine, strict=args.strict)
+    except _gradebook_error() as err:
+        raise UserError(f"--db {err}") from None
     finally:
         bar.close()
         if csv_file:
             csv_file.close()
+        if book:
+            book.close()
+    if book:
+        print(f"cnnlab grade: {len(todo)} graded and stored in {args.db}", file=sys.stderr)
     if failed:
         # Every submission has its line above; the exit status and this summary say that
         # some could not be graded at all, for scripts and for people.

@@ -67,7 +67,7 @@ def register(subparsers) -> None:
                     "student or question, a second answer) is reported on stderr with its "
                     "line and skipped; everyone else is graded. An empty file warns.",
         epilog="example: cnnlab quiz grade responses.csv --key quiz/answer_key.json "
-               "--plot mistakes.png")
+               "--plot mistakes.png --db gradebook.sqlite")
     grade.add_argument("responses", metavar="RESPONSES.csv")
     grade.add_argument("--key", required=True, metavar="KEY.json")
     grade.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -77,6 +77,11 @@ def register(subparsers) -> None:
     grade.add_argument("--plot", metavar="FILE",
                        help="figure of mistake counts per question; the suffix picks the "
                             "format (.png, .pdf, .svg, ...)")
+    grade.add_argument("--db", metavar="FILE",
+                       help="a gradebook (SQLite, created if missing) to store every "
+                            "student's answers in, under the quiz's name: the key's folder "
+                            "(quiz1/answer_key.json is quiz1), or the key's file name "
+                            "without .json; `cnnlab report --db FILE` reads it")
     grade.set_defaults(func=run_grade)
 
 
@@ -159,6 +164,13 @@ def run_grade(args) -> int:
 
     if args.plot is not None:  # a bad --plot is an error now, not after grading
         output_file(args.plot, "--plot", PLOT_SUFFIXES)
+    book = None
+    if args.db is not None:  # a foreign or damaged gradebook is refused before grading
+        from autograder.gradebook import Gradebook, GradebookError
+        try:
+            book = Gradebook(args.db)
+        except GradebookError as err:
+            raise UserError(f"--db {err}") from None
     try:
         result = grade_files(args.responses, args.key)
     except QuizInputError as err:
@@ -174,6 +186,8 @@ def run_grade(args) -> int:
         print(json.dumps(public(result)), flush=True)
     else:
         print(report(result), flush=True)
+    if book is not None:
+        _store_quiz(book, result, args)
     if args.plot is not None:
         from quizzes.plots import plot_mistakes
         try:
@@ -185,3 +199,16 @@ def run_grade(args) -> int:
         if not args.json:
             print(f"plot: {args.plot}")
     return 1 if args.strict and skipped else 0
+
+
+def _store_quiz(book, result: dict, args) -> None:
+    from autograder.gradebook import GradebookError, quiz_name
+    from cnnlab.cli import UserError
+    from quizzes.csvio import read_key
+    try:
+        with book:
+            n = book.add_quiz(result, read_key(args.key), quiz_name(args.key), args.responses)
+    except GradebookError as err:
+        raise UserError(f"--db {err}; the scores above are complete") from None
+    print(f"stored {n} students' answers to {quiz_name(args.key)} in {args.db}",
+          file=sys.stderr)
