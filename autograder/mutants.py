@@ -35,6 +35,7 @@ def _m(assignment, id, mistake, *edits):
 
 
 ARCH = "cnn_architectures"
+SHORTCUT = "        identity = x if self.downsample is None else self.downsample(x)\n"
 SOFT = "softmax_backprop"
 
 SOURCE_MUTANTS: list[SourceMutant] = [
@@ -76,21 +77,22 @@ SOURCE_MUTANTS: list[SourceMutant] = [
     _m(ARCH, "vgg_no_final_relu_in_classifier", "VGG's classifier without its first ReLU",
        ("nn.Linear(512 * 7 * 7, 4096),\n            nn.ReLU(inplace=True),",
         "nn.Linear(512 * 7 * 7, 4096),\n            nn.Identity(),")),
-    # Residual blocks
+    # Residual blocks (the shortcut is computed after the main branch, as torchvision's
+    # forward does, so the cost table lists a block's modules in forward order)
     _m(ARCH, "basic_no_relu_after_add", "BasicBlock without the ReLU after the addition",
-       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
-        "        out = self.bn2(self.conv2(out))\n        return out + identity")),
+       ("        out = self.bn2(self.conv2(out))\n" + SHORTCUT + "        return self.relu(out + identity)",
+        "        out = self.bn2(self.conv2(out))\n" + SHORTCUT + "        return out + identity")),
     _m(ARCH, "basic_relu_before_add", "BasicBlock applies ReLU before the addition, not after",
-       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
-        "        out = self.relu(self.bn2(self.conv2(out)))\n        return out + identity")),
+       ("        out = self.bn2(self.conv2(out))\n" + SHORTCUT + "        return self.relu(out + identity)",
+        "        out = self.relu(self.bn2(self.conv2(out)))\n" + SHORTCUT + "        return out + identity")),
     _m(ARCH, "basic_stride_on_conv2", "BasicBlock puts the stride on its second conv",
        ("self.conv1 = conv3x3(in_channels, out_channels, stride)",
         "self.conv1 = conv3x3(in_channels, out_channels)"),
        ("self.conv2 = conv3x3(out_channels, out_channels)",
         "self.conv2 = conv3x3(out_channels, out_channels, stride)")),
     _m(ARCH, "basic_no_residual", "BasicBlock forgets the shortcut",
-       ("        out = self.bn2(self.conv2(out))\n        return self.relu(out + identity)",
-        "        out = self.bn2(self.conv2(out))\n        return self.relu(out)")),
+       ("        out = self.bn2(self.conv2(out))\n" + SHORTCUT + "        return self.relu(out + identity)",
+        "        out = self.bn2(self.conv2(out))\n" + SHORTCUT + "        return self.relu(out)")),
     _m(ARCH, "projection_without_bn", "the projection shortcut has no batch norm",
        ("return nn.Sequential(conv1x1(in_channels, out_channels, stride), "
         "nn.BatchNorm2d(out_channels))",

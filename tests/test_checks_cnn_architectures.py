@@ -90,10 +90,10 @@ def test_an_infinite_loop_times_out(monkeypatch):
 
 def test_a_model_that_changes_its_input_in_place():
     env = mutated(arch_mistakes.REF, [(
-        "identity = x if self.downsample is None else self.downsample(x)\n"
-        "        out = self.relu(self.bn1(self.conv1(x)))",
-        "identity = x if self.downsample is None else self.downsample(x)\n"
-        "        out = self.relu(self.bn1(self.conv1(x.relu_())))")])
+        "        out = self.relu(self.bn1(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n"
+        "        identity",
+        "        out = self.relu(self.bn1(self.conv1(x.relu_())))\n"
+        "        out = self.bn2(self.conv2(out))\n        identity")])
     assert "in place" in failure(checks.check_basic_block_outputs, env)
 
 

@@ -104,6 +104,13 @@ def test_rows_follow_the_order_torch_runs_the_layers(model):
         blocks = [n.rsplit(".", 2)[0] if ".downsample." in n else n.rsplit(".", 1)[0]
                   for n in rows if n.startswith("layer")]
         assert blocks == sorted(blocks, key=lambda b: tuple(map(int, b[5:].split("."))))
+        # torchvision's BasicBlock/Bottleneck.forward run the main branch, then the
+        # downsample (torchinfo lists them so): a block's shortcut rows come last.
+        for block in sorted(set(blocks)):
+            mine = [n[len(block) + 1:] for n in rows if n.startswith(block + ".")]
+            if any(n.startswith("downsample") for n in mine):
+                last_bn = "bn3" if "bn3" in mine else "bn2"
+                assert mine.index("downsample.0") == mine.index(last_bn) + 1, (block, mine)
 
 
 @pytest.mark.parametrize("given, registered", [

@@ -2,20 +2,19 @@
 (id, question whose checks must fail, [(old, new)], a phrase the feedback must contain)."""
 
 REF = "solutions.cnn_architectures"
+SHORTCUT = "        identity = x if self.downsample is None else self.downsample(x)\n"
 
 MISTAKES = [
     ("relu_before_bn_basic", "basic_block",
-     [("out = self.relu(self.bn1(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n"
-       "        return self.relu(out + identity)",
-       "out = self.bn1(self.relu(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n"
-       "        return self.relu(out + identity)")],
+     [("out = self.relu(self.bn1(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n",
+       "out = self.bn1(self.relu(self.conv1(x)))\n        out = self.bn2(self.conv2(out))\n")],
      "first layer whose output differs is `bn1`"),
     ("no_relu_after_add_basic", "basic_block",
      [("return self.relu(out + identity)", "return out + identity")],
      "ReLU after the add"),
     ("relu_before_add_bottleneck", "bottleneck",
-     [("out = self.bn3(self.conv3(out))\n        return self.relu(out + identity)",
-       "out = self.relu(self.bn3(self.conv3(out)))\n        return out + identity")],
+     [("out = self.bn3(self.conv3(out))\n" + SHORTCUT + "        return self.relu(out + identity)",
+       "out = self.relu(self.bn3(self.conv3(out)))\n" + SHORTCUT + "        return out + identity")],
      "ReLU after the add"),
     ("no_projection_bn", "basic_block",
      [("return nn.Sequential(conv1x1(in_channels, out_channels, stride), "
