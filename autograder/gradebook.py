@@ -529,6 +529,9 @@ class Gradebook:
         result, with each answer's slot) as one submission each; returns how many. The key
         entries give each item's template and parameters."""
         entries = {e["id"]: e for e in key}
+        # An unanswered question names its slot only; with a roster, the student's variant.
+        given = {(e.get("student"), e.get("question")): e for e in key
+                 if e.get("student") is not None}
         key_digest = hashlib.sha256(json.dumps(
             [(e["id"], e.get("answer"), e.get("tolerance")) for e in key],
             sort_keys=True, default=str).encode()).hexdigest()
@@ -539,7 +542,7 @@ class Gradebook:
             rows, answered = [], []
             for i, a in enumerate(s["answers"]):
                 slot = a.get("slot") or a["question"]
-                entry = entries.get(a["question"])
+                entry = entries.get(a["question"]) or given.get((s["student"], slot))
                 response = a.get("response")
                 if a["correct"]:
                     feedback = ""

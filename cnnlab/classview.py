@@ -23,6 +23,8 @@ from autograder import gradebook, scoring
 # How many rows the "look here first" list shows of each kind.
 LOOK_FIRST = 5
 BINS = 10  # score histogram: 0-10 %, ..., 90-100 % (100 % in the last bin)
+# A wrong answer chosen by one student on a variant of their own says nothing of the item.
+MIN_OUTDRAWN = 2
 
 
 class ReportInputError(ValueError):
@@ -196,7 +198,8 @@ class QuestionRow:
 
 @dataclass
 class Outdrawn:
-    """A quiz item (or a whole slot) where a wrong answer drew more students than the key."""
+    """A quiz item (or a whole slot) where a wrong answer drew more students than the key
+    did, and at least MIN_OUTDRAWN."""
     scope: str            # "question" (the slot, all its variants) or "item" (one variant)
     id: str
     template: str | None
@@ -299,13 +302,15 @@ def _assignment(kind: str, name: str, records: list[dict]) -> AssignmentView:
         for q, a in r["questions"].items():
             scores[q].append(a["score"])
             possible[q] = max(possible.get(q, 0.0), a["possible"])
-            templates.setdefault(q, a.get("template"))
+            if a.get("template") and not templates.get(q):
+                templates[q] = a["template"]
             if kind == "quiz" and a.get("response") not in (None, ""):
                 answered[q] += 1
             for m in a.get("mistakes") or []:
                 per_question[q].setdefault(m, []).append(r["student"])
                 across.setdefault(m, []).append(r["student"])
                 where.setdefault(m, []).append(q)
+    where = {m: sorted(set(qs), key=order.index) for m, qs in where.items()}
     questions = [QuestionRow(q, possible[q], scores[q], _ranked(per_question[q]),
                              templates.get(q), answered[q]) for q in order]
     view = AssignmentView(kind, name, [r["student"] for r in records],
@@ -320,14 +325,14 @@ def _assignment(kind: str, name: str, records: list[dict]) -> AssignmentView:
 
 
 def _parameters(records: list[dict]) -> list[dict]:
-    """Per template, per parameter, per value: answers, share right, the commonest mistake.
-    Only parameters that take two values or more in a template (a stride always 1 says
-    nothing)."""
+    """Per template, per parameter, per value: answers (blanks left out), share right, the
+    commonest mistake. Only parameters that take two values or more in a template (a
+    stride always 1 says nothing)."""
     cells: dict[tuple, dict] = {}
     for r in records:
         for a in r["questions"].values():
-            if not a.get("parameters") or not a.get("item"):
-                continue
+            if not a.get("parameters") or a.get("response") in (None, ""):
+                continue  # a blank says nothing about strides
             for p, v in a["parameters"].items():
                 cell = cells.setdefault((a.get("template") or "", p, str(v)),
                                         {"answers": 0, "correct": 0, "mistakes": {}})
@@ -368,7 +373,7 @@ def _outdrawn(records: list[dict]) -> list[Outdrawn]:
     out = []
     for (scope, ident), t in tallies.items():
         for m, n in sorted(t["mistakes"].items(), key=lambda kv: (-kv[1], kv[0])):
-            if n > t["correct"]:
+            if n > t["correct"] and n >= MIN_OUTDRAWN:
                 out.append(Outdrawn(scope, ident, t["template"], t["correct"], m,
                                     gradebook.describe(m), n))
     out.sort(key=lambda o: (o.scope != "question", -(o.count - o.correct), o.id))

@@ -33,17 +33,17 @@ p, li { max-width: 64rem; }
 nav ul { columns: 2; padding-left: 1.2rem; }
 table { border-collapse: collapse; width: 100%; margin: 0.4rem 0 1rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 0.3rem 0.5rem; text-align: left;
-         vertical-align: top; overflow-wrap: anywhere; }
+         vertical-align: top; overflow-wrap: break-word; }
 th { background: var(--bg-alt); font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; overflow-wrap: normal; }
-code { font: 0.92em "DejaVu Sans Mono", "Liberation Mono", monospace; overflow-wrap: anywhere; }
+code { font: 0.92em "DejaVu Sans Mono", "Liberation Mono", monospace; }
 .bar { display: inline-block; width: 7rem; height: 0.8rem; background: var(--bg-alt);
        border: 1px solid var(--line); vertical-align: middle; margin-right: 0.4rem; }
 .bar > span { display: block; height: 100%; background: var(--bar); }
 .bar.low > span { background: var(--low); }
 td.barcell { white-space: nowrap; }
 details { margin: 0.15rem 0; }
-summary { cursor: pointer; color: var(--bar); }
+summary { cursor: pointer; color: var(--bar); white-space: nowrap; }
 .who { margin: 0.3rem 0 0.2rem; font-size: 0.92rem; overflow-wrap: anywhere; }
 figure { margin: 0.6rem 0 1rem; max-width: 42rem; }
 figure svg { width: 100%; height: auto; display: block; }
@@ -51,6 +51,12 @@ figcaption { color: var(--muted); font-size: 0.92rem; }
 .cards { display: flex; flex-wrap: wrap; gap: 0.6rem 2rem; margin: 0.4rem 0; }
 .cards div { min-width: 9rem; }
 .cards b { display: block; font-size: 1.3rem; }
+@media (min-width: 60rem) { table.mistakes td:first-child { min-width: 16rem; } }
+@media (max-width: 60rem) {
+  body { padding: 1rem 0.75rem 2rem; }
+  th, td { padding: 0.25rem 0.3rem; }
+  .bar { width: 3rem; }
+}
 """
 
 # The page may load nothing and run nothing: its own styles only.
@@ -61,6 +67,19 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 def _slug(*parts: str) -> str:
     return "-".join(_SLUG.sub("-", p.lower()).strip("-") or "x" for p in parts)
+
+
+_BREAKS = re.compile(r"([_.:+/,-])")
+
+
+def _code(text: str) -> str:
+    """An identifier in <code>, with a break opportunity after each _ . : + / , -, so that
+    a long mistake id or question name wraps between its words, never inside one."""
+    return "<code>" + _BREAKS.sub(r"\1<wbr>", escape(text)) + "</code>"
+
+
+def _label(a: AssignmentView) -> str:
+    return ("quiz " if a.kind == "quiz" else "") + escape(a.name)
 
 
 def _pts(x: float) -> str:
@@ -79,8 +98,8 @@ def _bar(share: float, low: bool = False) -> str:
 
 def _who(students: list[str]) -> str:
     shown = " ".join(escape(s) for s in students)
-    word = "student" if len(students) == 1 else "students"
-    return (f"<details><summary>who ({len(students)} {word})</summary>"
+    word = "id" if len(students) == 1 else "ids"
+    return (f"<details><summary>{len(students)} {word}</summary>"
             f'<p class="who">{shown}</p></details>')
 
 
@@ -123,19 +142,19 @@ def _mistake_table(rows: list[MistakeRow], of: int, with_where: bool = False) ->
             + '<th class="num">students</th><th>share</th><th>who</th></tr>')
     body = []
     for m in rows:
-        where = (f"<td>{', '.join(f'<code>{escape(q)}</code>' for q in m.questions)}</td>"
+        where = ("<td>" + ", ".join(f"<code>{escape(q)}</code>" for q in m.questions) + "</td>"
                  if with_where else "")
-        body.append(f"<tr><td><code>{escape(m.id)}</code></td><td>{escape(m.description)}</td>"
+        body.append(f"<tr><td>{_code(m.id)}</td><td>{escape(m.description)}</td>"
                     f"{where}<td class=\"num\">{m.count}</td>"
                     f'<td class="barcell">{_bar(m.count / of if of else 0)}'
                     f"{_pct(m.count, of)}</td><td>{_who(m.students)}</td></tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+    return f'<table class="mistakes">{head}{"".join(body)}</table>'
 
 
 def _assignment_section(a: AssignmentView) -> str:
     anchor = _slug(a.kind, a.name)
     what = "Quiz" if a.kind == "quiz" else "Assignment"
-    out = [f'<section id="{anchor}"><h2>{what} <code>{escape(a.name)}</code></h2>',
+    out = [f'<section id="{anchor}"><h2>{what} {_code(a.name)}</h2>',
            '<div class="cards">',
            f"<div><b>{a.n}</b>students</div>",
            f"<div><b>{_pts(a.mean)} / {_pts(a.possible)}</b>mean "
@@ -156,10 +175,10 @@ def _assignment_section(a: AssignmentView) -> str:
     rows = []
     for q in a.questions:
         top = q.mistakes[0] if q.mistakes else None
-        common = (f'<a href="#{_slug(a.kind, a.name, q.question)}"><code>{escape(top.id)}'
-                  f"</code></a> ({top.count})" if top else "-")
+        common = (f'<a href="#{_slug(a.kind, a.name, q.question)}">{_code(top.id)}</a> '
+                  f"({top.count})" if top else "-")
         template = f"<td>{escape(q.template or '-')}</td>" if a.kind == "quiz" else ""
-        rows.append(f"<tr><td><code>{escape(q.question)}</code></td>{template}"
+        rows.append(f"<tr><td>{_code(q.question)}</td>{template}"
                     f'<td class="num">{_pts(q.possible)}</td><td class="num">{_pts(q.mean)}</td>'
                     f'<td class="barcell">{_bar(q.mean_share, q.mean_share < 0.5)}'
                     f"{_pct(q.mean, q.possible)}</td>"
@@ -172,8 +191,8 @@ def _assignment_section(a: AssignmentView) -> str:
         out.append("<h3>Mistakes per question</h3>")
         for q in a.questions:
             if q.mistakes:
-                out.append(f'<h4 id="{_slug(a.kind, a.name, q.question)}"><code>'
-                           f"{escape(q.question)}</code>"
+                out.append(f'<h4 id="{_slug(a.kind, a.name, q.question)}">'
+                           f"{_code(q.question)}"
                            + (f" ({escape(q.template)})" if q.template else "")
                            + f"</h4>{_mistake_table(q.mistakes, q.n)}")
     else:
@@ -189,8 +208,8 @@ def _quiz_extras(a: AssignmentView) -> str:
     if a.outdrawn:
         rows = "".join(
             f"<tr><td>{'question' if o.scope == 'question' else 'variant'} "
-            f"<code>{escape(o.id)}</code></td><td>{escape(o.template or '-')}</td>"
-            f'<td class="num">{o.correct}</td><td><code>{escape(o.mistake)}</code>: '
+            f"{_code(o.id)}</td><td>{escape(o.template or '-')}</td>"
+            f'<td class="num">{o.correct}</td><td>{_code(o.mistake)}: '
             f'{escape(o.description)}</td><td class="num">{o.count}</td></tr>'
             for o in a.outdrawn)
         out.append("<table><tr><th>item</th><th>template</th><th class=\"num\">right</th>"
@@ -202,10 +221,10 @@ def _quiz_extras(a: AssignmentView) -> str:
     if a.parameters:
         rows = []
         for p in a.parameters:
-            top = (f"<code>{escape(p['top_mistake'])}</code> ({p['top_mistake_count']})"
+            top = (f"{_code(p['top_mistake'])} ({p['top_mistake_count']})"
                    if p["top_mistake"] else "-")
             rows.append(f"<tr><td>{escape(p['template'])}</td><td>{escape(p['parameter'])}</td>"
-                        f"<td><code>{escape(p['value'])}</code></td>"
+                        f"<td>{_code(p['value'])}</td>"
                         f'<td class="num">{p["answers"]}</td><td class="barcell">'
                         f'{_bar(p["rate"], p["rate"] < 0.5)}{_pct(p["correct"], p["answers"])}'
                         f"</td><td>{top}</td></tr>")
@@ -221,12 +240,12 @@ def _quiz_extras(a: AssignmentView) -> str:
 def _look_here_first(view: ClassView) -> str:
     lows = view.lowest_questions()
     rows = "".join(
-        f'<tr><td><a href="#{_slug(a.kind, a.name)}">{escape(a.name)}</a></td>'
-        f"<td><code>{escape(q.question)}</code></td>"
+        f'<tr><td><a href="#{_slug(a.kind, a.name)}">{_label(a)}</a></td>'
+        f"<td>{_code(q.question)}</td>"
         f'<td class="barcell">{_bar(q.mean_share, True)}{_pct(q.mean, q.possible)}</td>'
         f'<td class="num">{_pct(q.zero, q.n)}</td><td>'
-        + (f'<a href="#{_slug(a.kind, a.name, q.question)}"><code>{escape(q.mistakes[0].id)}'
-           f"</code></a> ({q.mistakes[0].count})" if q.mistakes else "-")
+        + (f'<a href="#{_slug(a.kind, a.name, q.question)}">{_code(q.mistakes[0].id)}</a> '
+           f"({q.mistakes[0].count})" if q.mistakes else "-")
         + "</td></tr>" for a, q in lows)
     out = ['<section id="look-here-first"><h2>Look here first</h2>',
            "<h3>The questions with the lowest scores</h3>"]
@@ -239,8 +258,8 @@ def _look_here_first(view: ClassView) -> str:
         out.append("<table><tr><th>assignment</th><th>mistake</th><th>what the student did</th>"
                    '<th class="num">students</th><th>share</th></tr>')
         for a, m in spread:
-            out.append(f'<tr><td><a href="#{_slug(a.kind, a.name)}">{escape(a.name)}</a></td>'
-                       f"<td><code>{escape(m.id)}</code></td><td>{escape(m.description)}</td>"
+            out.append(f'<tr><td><a href="#{_slug(a.kind, a.name)}">{_label(a)}</a></td>'
+                       f"<td>{_code(m.id)}</td><td>{escape(m.description)}</td>"
                        f'<td class="num">{m.count}</td><td class="barcell">'
                        f"{_bar(m.count / a.n if a.n else 0)}{_pct(m.count, a.n)}</td></tr>")
         out.append("</table>")
