@@ -144,13 +144,23 @@ def cnnlab_version() -> str:
 _FINGERPRINTS: dict[str, str] = {}
 
 
+# What decides a grade and its feedback: the hidden checks, the runner and its sandbox, the
+# scoring rule, the mistake catalogue, the reference (solutions/), and the assignment's master
+# notebook (its points). Not the build, the public hints or the CLI.
+GRADING_CODE = ("autograder/checks", "autograder/runner.py", "autograder/sandbox.py",
+                "autograder/sandbox_child.py", "autograder/protocol.py",
+                "autograder/scoring.py", "autograder/records.py", "autograder/mistakes.py",
+                "autograder/strategies.py", "autograder/grade.py", "solutions")
+
+
 def code_fingerprint(assignment: str) -> str:
-    """A digest of what decides a grade: the grading code (autograder/), the reference and
-    the catalogue (solutions/) and the assignment's master notebook (its points). Editing
-    any of them makes every notebook of the assignment count as not graded yet."""
+    """A digest of GRADING_CODE and the assignment's master notebook: editing any of them
+    makes every notebook of the assignment count as not graded yet."""
     if assignment not in _FINGERPRINTS:
-        files = sorted(p for folder in ("autograder", "solutions")
-                       for p in (ROOT / folder).rglob("*.py"))
+        files = []
+        for name in GRADING_CODE:
+            p = ROOT / name
+            files += sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
         files += sorted((ROOT / "assignments" / assignment).glob("*.ipynb"))
         digest = hashlib.sha256()
         for p in files:

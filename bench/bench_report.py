@@ -187,7 +187,8 @@ def main() -> int:
         "",
         "Made by `.venv/bin/python bench/bench_report.py` (rerun it to refresh this page).",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} "
+        f"CPUs, Python "
         f"{platform.python_version()}; load average (1, 5, 15 min) {load_before} before and "
         f"{load_after} after: the machine is shared, so the median is reported.",
         "",

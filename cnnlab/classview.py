@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,7 +274,6 @@ def _ranked(found: dict[str, list[str]], where: dict[str, list[str]] | None = No
 
 def _natural(text: str):
     """s2 before s10."""
-    import re
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
 

@@ -277,7 +277,7 @@ def render(view: ClassView, generated: str | None = None) -> str:
     contents = "".join(f'<li><a href="#{_slug(a.kind, a.name)}">'
                        f"{'quiz ' if a.kind == 'quiz' else ''}{escape(a.name)}</a> ({a.n})</li>"
                        for a in view.assignments)
-    body = [f"<h1>Class report</h1>",
+    body = ["<h1>Class report</h1>",
             f'<p class="meta">From {escape(view.source or "the records given")}, made '
             f"{escape(generated)} by cnnlab: {len(view.students)} students, "
             f"{len(notebooks)} assignment{'s' * (len(notebooks) != 1)}, {len(quizzes)} "

@@ -143,7 +143,7 @@ FEEDBACK_EXAMPLES = {
 @pytest.mark.parametrize("entry", FEEDBACK_MISTAKES, ids=lambda f: f.id)
 def test_every_phrase_is_found_and_still_in_its_check(entry):
     found = mistake_ids(entry.assignment, "q", FEEDBACK_EXAMPLES[entry.id])
-    assert found == ([f"differs_at:features.3"] if entry.id == "differs_at" else [entry.id])
+    assert found == (["differs_at:features.3"] if entry.id == "differs_at" else [entry.id])
     # A reworded check would stop being matched: its message must still hold the fragment.
     source = (ROOT / "autograder" / "checks" / f"{entry.assignment}.py").read_text()
     assert entry.source in source, f"{entry.id}: {entry.source!r} is no longer in the checks"
@@ -433,14 +433,29 @@ def test_grade_with_db_skips_unchanged_notebooks(tmp_path, capsys):
 
 
 def test_regrading_an_unchanged_class_of_100_takes_at_most_5_s(tmp_path):
-    db = tmp_path / "g.sqlite"
-    paths = _unchanged_class(tmp_path, db, 100)
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cnnlab", "grade", *map(str, paths), "--db",
-                           str(db), "--csv", str(tmp_path / "g.csv")], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True, timeout=120)
-    took = time.perf_counter() - start
-    assert done.returncode == 0, done.stderr
+    for attempt in range(3):
+        gradebook._FINGERPRINTS.clear()
+        before = gradebook.code_fingerprint("cnn_costs")
+        folder = tmp_path / f"try{attempt}"
+        folder.mkdir()
+        db = folder / "g.sqlite"
+        paths = _unchanged_class(folder, db, 100)
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-m", "cnnlab", "grade", *map(str, paths),
+                                   "--db", str(db), "--csv", str(folder / "g.csv")], cwd=ROOT,
+                                  env=ENV, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            done = None  # it is grading them: the grading code changed meanwhile?
+        took = time.perf_counter() - start
+        gradebook._FINGERPRINTS.clear()
+        if done is None or "100 of 100" not in done.stderr:
+            # Someone edited the grading code while this ran (this working tree is shared):
+            # then every notebook is rightly graded again. Try again; else it is a failure.
+            if gradebook.code_fingerprint("cnn_costs") != before:
+                continue
+        break
+    assert done is not None and done.returncode == 0, done and done.stderr
     assert "100 of 100 notebooks unchanged" in done.stderr
     assert took <= 5.0, f"{took:.2f} s"
 

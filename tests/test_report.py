@@ -609,8 +609,14 @@ SAMPLE_MISTAKES = {
     ("softmax_backprop", "two_layer_forward_backward"): {"softmax_grad_not_divided_by_n",
                                                          "dw2_reg_without_2"},
     ("cnn_architectures", "basic_block"): {"block_combination"},
-    ("cnn_architectures", "resnet"): {"block_combination", "differs_at:layer4.0.downsample.0"},
+    # resnet_layer4_stride_1: which layer of layer4.0 the checks name first may change with
+    # the checks' own order; that it is in layer4.0 may not.
+    ("cnn_architectures", "resnet"): {"block_combination", "differs_at:layer4.0"},
 }
+
+
+def _layer4(mistake: str) -> str:
+    return "differs_at:layer4.0" if mistake.startswith("differs_at:layer4.0.") else mistake
 
 
 @pytest.mark.slow
@@ -645,7 +651,8 @@ def test_the_bundled_samples(tmp_path, capsys):
     assert main(["report", "--db", str(db), "--out", str(out)]) == 0
     got = defaultdict(dict)
     for row in read_csv(out / "mistakes.csv"):
-        got[(row["assignment"], row["question"])][row["mistake"]] = int(row["students"])
+        where = (row["assignment"], row["question"])
+        got[where][_layer4(row["mistake"])] = int(row["students"])
     notebooks = {k: v for k, v in got.items() if k[0] != "quiz1"}
     assert notebooks == {k: dict.fromkeys(v, 1) for k, v in SAMPLE_MISTAKES.items()}
     quizzes = {k[1]: v for k, v in got.items() if k[0] == "quiz1"}
@@ -657,7 +664,7 @@ def test_the_bundled_samples(tmp_path, capsys):
     html = (out / "report.html").read_text()
     for (_, _), mistakes in SAMPLE_MISTAKES.items():
         for m in mistakes:
-            assert re.sub(r"([_.:])", r"\1<wbr>", m) in html
+            assert re.sub(r"([_.:])", r"\1<wbr>", m) in html, m
 
     # A late submission costs only its own grading; a changed notebook is graded again.
     late = tmp_path / "late" / "s9.ipynb"

@@ -279,7 +279,7 @@ def run(args) -> int:
             csv_file.close()
         if book:
             book.close()
-    if book:
+    if book and todo:
         print(f"cnnlab grade: {len(todo)} graded and stored in {args.db}", file=sys.stderr)
     if failed:
         # Every submission has its line above; the exit status and this summary say that
