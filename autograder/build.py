@@ -201,9 +201,11 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
         _say(progress, assignment, "running the public tests against each catalogued mistake "
              f"for their hints ({public_hints.FILE_NAME})")
         try:
-            public_hints.ship(assignment, staged)
+            skipped = public_hints.ship(assignment, staged)
         except ValueError as err:
             raise BuildError(f"the public tests' hints: {err}") from None
+        for reason in skipped:
+            _say(progress, assignment, f"warning: no hints for a mistake: {reason}")
         _say(progress, assignment, "running otter assign")
         run_otter_assign(staged, Path(tmp) / "dist")
         if dest.exists():

@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import inspect
-import pprint
 import sys
 import types
 from dataclasses import dataclass
@@ -236,11 +235,12 @@ def run_public_test(source: str, env: dict, recorder: _Recorder):
     return None
 
 
-def hint_table(assignment: str, master: str | Path) -> dict:
-    """{(call, what): [(fingerprint, hint)]}, in the order of the public tests."""
+def hint_table(assignment: str, master: str | Path, skipped: list | None = None) -> dict:
+    """{(call, what): [(fingerprint, hint)]}, in the order of the public tests. A catalogued
+    mistake that cannot be made (a source mutant whose text the reference no longer has) is
+    left out, and its error appended to `skipped`."""
     tests = public_tests(master)
-    params = [_test_function(source).__code__.co_varnames[:_test_function(source).__code__.co_argcount]
-              for source in tests]
+    params = [set(inspect.signature(_test_function(source)).parameters) for source in tests]
     recorder = _Recorder()
     per_test: list[dict] = [{} for _ in tests]
     with isolated(recorder.module):
@@ -252,9 +252,14 @@ def hint_table(assignment: str, master: str | Path) -> dict:
                                  f"{failed[0]}\n{source}")
         for mistake in mistakes_for(assignment):
             env = reference_env(master)
-            env.update(mistake.overrides(env))
+            try:
+                env.update(mistake.overrides(env))
+            except ValueError as err:
+                if skipped is not None:
+                    skipped.append(str(err))
+                continue
             for i, source in enumerate(tests):
-                if mistake.affects is not None and not mistake.affects & set(params[i]):
+                if mistake.affects is not None and not mistake.affects & params[i]:
                     continue  # the test only takes what this mistake leaves as it was
                 failed = run_public_test(source, env, recorder)
                 if not failed or not failed[1]:
@@ -280,24 +285,33 @@ def render(table: dict) -> str:
     if code.count(placeholder) != 1:
         raise ValueError(f"{RUNTIME.name} must have exactly one line starting {placeholder!r}")
     line = next(l for l in code.split("\n") if l.startswith(placeholder))
-    filled = "HINTS = " + pprint.pformat(table, width=100, sort_dicts=False) + \
-        "  " + line[len("HINTS = {}  "):]
-    return code.replace(line, filled)
+    # One entry a line, and no line that is only punctuation (the leak report looks for the
+    # solution's lines, "}" among them, in everything students get).
+    lines = ["HINTS = {" + line[len("HINTS = {}"):]]
+    for key, entries in table.items():
+        lines.append(f"    {key!r}: [")
+        lines += [f"        {entry!r}," for entry in entries]
+        lines[-1] = lines[-1][:-1] + "],"
+    lines.append("}  # HINTS")
+    return code.replace(line, "\n".join(lines))
 
 
-def write(assignment: str, master: str | Path, folder: str | Path) -> Path:
+def write(assignment: str, master: str | Path, folder: str | Path,
+          skipped: list | None = None) -> Path:
     path = Path(folder) / FILE_NAME
-    path.write_text(render(hint_table(assignment, master)))
+    path.write_text(render(hint_table(assignment, master, skipped)))
     return path
 
 
-def ship(assignment: str, staged_master: Path) -> Path:
+def ship(assignment: str, staged_master: Path) -> list[str]:
     """Write public_hints.py beside the staged master and list it under the staged config's
-    `files:`, so that Otter Assign copies it to the student folder and into the zip."""
+    `files:`, so that Otter Assign copies it to the student folder and into the zip. Returns
+    the catalogued mistakes left out (why each could not be made)."""
     import nbformat
     import yaml
 
-    path = write(assignment, staged_master, staged_master.parent)
+    skipped: list[str] = []
+    write(assignment, staged_master, staged_master.parent, skipped)
     nb = notebook_tools.read(staged_master)
     cell = next(c for c in nb.cells
                 if notebook_tools._raw_marker(c) == "# ASSIGNMENT CONFIG")
@@ -307,4 +321,4 @@ def ship(assignment: str, staged_master: Path) -> Path:
         files.append(FILE_NAME)
     cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
     nbformat.write(nb, str(staged_master))
-    return path
+    return skipped
