@@ -169,6 +169,7 @@ def main() -> int:
                                          str(regrade_db), "--csv", str(tmp / "grades.csv")])
             regrade.append(took)
         skipped_line = next((line for line in said.splitlines() if "unchanged" in line), "")
+        skipped_line = skipped_line.replace(str(regrade_db), "GRADEBOOK")
         load_after = load()
 
     medians = {"db": statistics.median(report_db), "json": statistics.median(report_json),
