@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import inspect
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -62,17 +64,28 @@ def public_tests(master: str | Path) -> list[str]:
 
 def reference_env(master: str | Path) -> dict:
     """A fresh namespace holding the master notebook's code, tests and demos left out."""
+    path = Path(master)
+    stat = path.stat()
+    env: dict = {"__name__": "__main__"}
+    for code in _compiled_cells(str(path.resolve()), stat.st_mtime_ns, stat.st_size):
+        exec(code, env)
+    return env
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_cells(master: str, mtime_ns: int, size: int) -> list:
+    """The master's code cells (tests and demos left out), compiled once per version."""
     nb = notebook_tools.read(master)
     tests = set(public_tests(master))
-    env: dict = {"__name__": "__main__"}
+    compiled = []
     for number, cell in enumerate(nb.cells, start=1):
         source = notebook_tools._source(cell)
         if cell.cell_type != "code" or notebook_tools.is_hidden_test(cell) or source in tests:
             continue
         tree = ast.parse(source)
         tree.body = [node for node in tree.body if not isinstance(node, _DEMO_STATEMENTS)]
-        exec(compile(tree, f"<{Path(master).name} cell {number}>", "exec"), env)
-    return env
+        compiled.append(compile(tree, f"<{Path(master).name} cell {number}>", "exec"))
+    return compiled
 
 
 # ----------------------------------------------------------------------------- the catalogues
@@ -191,8 +204,8 @@ class _Recorder:
 @contextlib.contextmanager
 def isolated(hints: types.ModuleType | None):
     """Run notebook code here without leaving a trace: torch's default dtype, RNG and
-    threads as they were, and `import public_hints` giving `hints` (None: ImportError) only
-    meanwhile. One thread: the tests' tensors are tiny, and on a busy machine torch's
+    threads and the warnings filters as they were, and `import public_hints` giving `hints`
+    (None: ImportError) only meanwhile. One thread: the tests' tensors are tiny, and on a busy machine torch's
     thread pool made them 10x slower."""
     import torch
 
@@ -200,8 +213,9 @@ def isolated(hints: types.ModuleType | None):
     dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
     sys.modules["public_hints"] = hints
     torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
+    try:  # the mutants are broken on purpose: their warnings are noise in a build's log
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             yield
     finally:
         torch.set_default_dtype(dtype)
