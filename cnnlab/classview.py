@@ -130,12 +130,18 @@ def _notebook_record(value: dict, path, i: int, how: str) -> dict:
 
 
 def _quiz_records(value: dict, quiz: str, source: str, entries: dict, path) -> list[dict]:
+    if not isinstance(value["questions"], dict) or not isinstance(value["students"], list):
+        raise ReportInputError(f"{path}: 'questions' must be an object and 'students' a list "
+                               f"(the output of `cnnlab quiz grade --json`)")
     slots = list(value["questions"])
     templates = {s: (q or {}).get("template") for s, q in value["questions"].items()}
     records = []
     for s in value["students"]:
-        if not isinstance(s, dict) or "student" not in s or "answers" not in s:
-            raise ReportInputError(f"{path}: a student without 'student' and 'answers'")
+        if not isinstance(s, dict) or "student" not in s or \
+                not isinstance(s.get("answers"), list) or \
+                not all(isinstance(a, dict) for a in s["answers"]):
+            raise ReportInputError(f"{path}: each student needs 'student' and a list of "
+                                   f"'answers' (the output of `cnnlab quiz grade --json`)")
         qs = {}
         for slot, a in zip(slots, s["answers"]):
             entry = entries.get(a.get("question"))

@@ -448,6 +448,14 @@ def test_bad_inputs_get_one_line(tmp_path, capsys):
                                  "possible": 1, "questions": {}}) + "\n")
     assert main(["report", "--json", str(wrong), "--out", str(tmp_path / "o")]) == 2
     one_line_error(capsys, "expected a number")
+    quiz = tmp_path / "quiz.json"
+    quiz.write_text(json.dumps({"students": 3, "questions": {}}))
+    assert main(["report", "--json", str(quiz), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "'students' a list")
+    quiz.write_text(json.dumps({"students": [{"student": "s1", "answers": [1]}],
+                                "questions": {"q01": {}}}))
+    assert main(["report", "--json", str(quiz), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "list of 'answers'")
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps({"submission": "a.ipynb", "assignment": "x", "total": 1,
                                 "possible": 1, "questions": {}}) + "\n")
@@ -585,6 +593,9 @@ def test_the_page_in_a_real_browser(class300, tmp_path):
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
     assert _png_size(shot) == (1280, height)
+    narrow = ARTIFACTS / "report-800.png"
+    _browser(["--screenshot=" + str(narrow), "--window-size=800,3000"], page, tmp_path)
+    assert _png_size(narrow) == (800, 3000)
     # Its policy (default-src 'none') runs no script: what it shows is what a reader with
     # JavaScript off sees.
     dom = _browser(["--window-size=1280,900", "--dump-dom"], page, tmp_path)
