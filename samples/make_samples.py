@@ -121,7 +121,7 @@ def notebook_samples(build: Path) -> None:
             write(hostile, assignment, "hostile")
         for mutant in MUTANT_SAMPLES.get(assignment, []):
             write(apply_mutant(full, mutant), assignment, mutant)
-            description = next(m.description for m in SOURCE_MUTANTS if m.id == mutant)
+            description = next(m.mistake for m in SOURCE_MUTANTS if m.id == mutant)
             legend[f"{assignment}/{mutant}.ipynb"] = f"one typical mistake: {description}"
     (HERE / "samples.json").write_text(json.dumps(legend, indent=1) + "\n")
 
