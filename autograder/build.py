@@ -288,7 +288,11 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
                 f"blank notebook {blank_score:g} (must be 100% and 0): " + "; ".join(
                     f"{t['name']}: {t['output'][:200]}" for t in failing))
     _say(progress, assignment, "ok")
+    (dest / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+SUMMARY_FILE = "summary.json"  # build_assignment's summary, for a build that is reused
 
 
 def input_fingerprint(assignment: str, root: Path = ASSIGNMENTS) -> str:
@@ -297,8 +301,10 @@ def input_fingerprint(assignment: str, root: Path = ASSIGNMENTS) -> str:
     import hashlib
 
     import otter
+    import torch
     master = master_path(assignment, root)
-    digest = hashlib.sha256(f"otter {otter.__version__}\n".encode())
+    digest = hashlib.sha256(f"otter {otter.__version__}\ntorch {torch.__version__}\n"
+                            f"python {sys.version}\n".encode())
     paths = [master]
     config = notebook_tools.assignment_config(notebook_tools.read(master))
     for rel in config.get("autograder_files", []) + config.get("files", []):
@@ -326,14 +332,31 @@ def ensure_built(assignment: str, out: Path, *, progress=None) -> Path:
                 and list((out / assignment / "autograder").glob("*.zip"))):
             build_assignment(assignment, out, progress=progress)
             stamp.write_text(want + "\n")
+        else:
+            _say(progress, assignment, "reused: a proved build from the same inputs is there")
     return out / assignment
 
 
-def build(assignments: list[str] | None, out: Path, *, progress=None, prove: bool = True) -> list[dict]:
+def build(assignments: list[str] | None, out: Path, *, progress=None, prove: bool = True,
+          reuse: bool = False) -> list[dict]:
+    """Build (and prove) each assignment into `out`. With `reuse`, a build already there
+    from the same inputs (input_fingerprint: the master notebook, what it ships, the Otter,
+    torch and Python versions) is kept, with its proofs, instead of being made again."""
     assignments = assignments or discover()
     if not assignments:
         raise BuildError(f"no master notebooks under {ASSIGNMENTS}")
-    return [build_assignment(a, Path(out), progress=progress, prove=prove) for a in assignments]
+    if not reuse:
+        return [build_assignment(a, Path(out), progress=progress, prove=prove)
+                for a in assignments]
+    summaries = []
+    for a in assignments:
+        dest = ensure_built(a, Path(out), progress=progress)
+        summary = json.loads((dest / SUMMARY_FILE).read_text()) \
+            if (dest / SUMMARY_FILE).exists() else None
+        if summary is None:  # a build from before summaries were kept: make it again
+            summary = build_assignment(a, Path(out), progress=progress)
+        summaries.append(summary)
+    return summaries
 
 
 if __name__ == "__main__":

@@ -271,3 +271,16 @@ def test_grader_check_python_api_in_a_bare_student_folder(out, tmp_path):
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result == {"conv_output_size": True, "memory_kb": False, "cost_table": True}
+
+
+def test_a_build_from_the_same_inputs_is_reused_with_its_proofs(tmp_path_factory):
+    """`make demo` a second time: nothing to rebuild, and the summary (the proofs' scores)
+    is the one the first build wrote."""
+    from buildcache import built
+
+    out = built(tmp_path_factory, "cnn_costs")
+    said: list[str] = []
+    (summary,) = build.build(["cnn_costs"], out, reuse=True, progress=said.append)
+    assert said == ["[cnn_costs] reused: a proved build from the same inputs is there"]
+    assert summary["reference"] == "14/14" and summary["blank"] == "0/14"
+    assert summary["leaks"] == 0 and Path(summary["zip"]).exists()
