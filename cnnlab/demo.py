@@ -117,7 +117,7 @@ def score_table(results: list[dict], width: int = 100) -> str:
     name_width = max(len(shown_name(r)) for r in results)
     score_width = 9
     head = f"{'submission':<{name_width}}  {'score':>{score_width}}  "
-    lines = [head + "questions that lost points (score / points)", "-" * width]
+    lines = [head + "lost points (score/points)", "-" * width]
     for r in results:
         if r.get("error"):
             what = f"not graded: {r['error']}"
@@ -125,9 +125,11 @@ def score_table(results: list[dict], width: int = 100) -> str:
             lost = [f"{q}\xa0{points(v['score'])}/{points(v['possible'])}"  # kept on one line
                     for q, v in r["questions"].items() if v["score"] < v["possible"]]
             what = ", ".join(lost) or "none: full marks"
+            if r["questions"] and all(v["score"] == 0 for v in r["questions"].values()):
+                what = f"every question: 0 of {len(r['questions'])}"
         score = f"{points(r['total'])} / {points(r['possible'])}"
         first = f"{shown_name(r):<{name_width}}  {score:>{score_width}}  "
-        wrapped = textwrap.wrap(what, width=max(width, len(first) + 40), initial_indent=first,
+        wrapped = textwrap.wrap(what, width=max(width, len(first) + 30), initial_indent=first,
                                 subsequent_indent=" " * len(first), break_long_words=False,
                                 break_on_hyphens=False)
         lines += [line.replace("\xa0", " ") for line in wrapped]
