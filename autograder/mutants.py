@@ -4,17 +4,29 @@ reference implementation and grade each mutant with the real hidden checks.
 A mutant is caught when it loses points. An instructor runs `cnnlab mutants` after editing
 the checks to see what got weaker; the test suite requires every mutant to be caught.
 
-Two kinds of mutant share one report:
+Three kinds of mutant share one report:
 - the formula mistakes of autograder/mistakes.py (cnn_costs): the reference namespace with
   one function swapped for the catalogued wrong version;
 - source mutants (all three assignments; for cnn_costs, the table's own slips): a textual
-  edit of the reference's source, each edit found exactly once.
+  edit of the reference's source, each edit found exactly once;
+- replacement mutants (cnn_costs): one function swapped for a version that breaks one
+  promise of the contract (autograder/promises.py: a promise that lists its own id among
+  its mutants has its breaker here), and cost_table repeating each formula mistake.
+
+A mutant is graded on the questions whose checks can reach what it changes, and only on
+those: a swapped function is looked up by its own question's checks only, and a source edit
+reaches the questions whose names (QUESTION_NAMES) use the definitions it changes. The other
+questions cannot lose points to it, so the report is the same, and much faster to make
+(tests/test_mutants.py checks QUESTION_NAMES against what the checks look up).
 """
 from __future__ import annotations
 
+import ast
+import functools
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from autograder import mistakes
 from autograder.runner import Assignment, load_assignment, run_checks
@@ -28,10 +40,20 @@ class SourceMutant:
     id: str
     mistake: str
     edits: tuple[tuple[str, str], ...]     # (find, replace), each `find` occurs once
+    needs: str | None = None               # "cuda": only a GPU grader can see it
 
 
-def _m(assignment, id, mistake, *edits):
-    return SourceMutant(assignment, id, mistake, tuple(edits))
+def _m(assignment, id, mistake, *edits, needs=None):
+    return SourceMutant(assignment, id, mistake, tuple(edits), needs)
+
+
+@dataclass(frozen=True)
+class ReplacementMutant:
+    assignment: str
+    id: str
+    mistake: str
+    target: str                            # the function of the reference it replaces
+    make: Callable[[], Callable]           # builds the replacement
 
 
 ARCH = "cnn_architectures"
@@ -262,16 +284,262 @@ SOURCE_MUTANTS += [
 ]
 
 
+# Issue 17: a mutant for every promise of the contract (autograder/promises.py). Each breaks
+# one promise the mutants above leave unproven: a module's width, name or default, a return
+# form, autograd, a change to the caller's data, the device.
+SOURCE_MUTANTS += [
+    _m(COSTS, "pool_stride_or_kernel", "pool_output_size reads its default with `stride = "
+       "stride or kernel`, so a stride of 0 is taken for None instead of raising ValueError",
+       ("    if stride is None:\n        stride = kernel\n    _check_window",
+        "    stride = stride or kernel\n    _check_window")),
+    _m(COSTS, "table_ignores_conv_bias_flag", "cost_table does not pass a conv layer's bias "
+       "flag", ("f.conv_params(c, cout, k, bias)", "f.conv_params(c, cout, k)")),
+    # AlexNet
+    _m(ARCH, "alexnet_conv2_128", "AlexNet's conv2 with 128 filters (the original paper's "
+       "one-GPU half), not the torchvision variant's 192",
+       ("nn.Conv2d(64, 192, kernel_size=5, padding=2)",
+        "nn.Conv2d(64, 128, kernel_size=5, padding=2)"),
+       ("nn.Conv2d(192, 384, kernel_size=3, padding=1)",
+        "nn.Conv2d(128, 384, kernel_size=3, padding=1)")),
+    _m(ARCH, "alexnet_one_dropout", "AlexNet's classifier without its first Dropout",
+       ("nn.Dropout(p=dropout),\n            nn.Linear(256 * 6 * 6, 4096),",
+        "nn.Identity(),\n            nn.Linear(256 * 6 * 6, 4096),")),
+    _m(ARCH, "alexnet_classifier_named_fc", "AlexNet names its classifier `fc`",
+       ("self.classifier = nn.Sequential(\n            nn.Dropout(p=dropout),",
+        "self.fc = nn.Sequential(\n            nn.Dropout(p=dropout),"),
+       ("# N x 9216\n        return self.classifier(x)", "# N x 9216\n        return self.fc(x)")),
+    _m(ARCH, "alexnet_avgpool_named_pool", "AlexNet names its adaptive pool `pool`, not "
+       "`avgpool`",
+       ("self.avgpool = nn.AdaptiveAvgPool2d((6, 6))", "self.pool = nn.AdaptiveAvgPool2d((6, 6))"),
+       ("x = self.avgpool(x)\n        x = torch.flatten(x, 1)                                      "
+        "# N x 9216", "x = self.pool(x)\n        x = torch.flatten(x, 1)")),
+    _m(ARCH, "alexnet_ignores_num_classes", "AlexNet's last layer has 1000 outputs whatever "
+       "num_classes says",
+       ("nn.ReLU(inplace=True),\n            nn.Linear(4096, num_classes),\n        )\n\n    "
+        "def forward(self, x: torch.Tensor) -> torch.Tensor:\n        x = self.features(x)\n"
+        "        x = self.avgpool(x)\n        x = torch.flatten(x, 1)                       "
+        "               # N x 9216",
+        "nn.ReLU(inplace=True),\n            nn.Linear(4096, 1000),\n        )\n\n    "
+        "def forward(self, x: torch.Tensor) -> torch.Tensor:\n        x = self.features(x)\n"
+        "        x = self.avgpool(x)\n        x = torch.flatten(x, 1)")),
+    _m(ARCH, "alexnet_default_10_classes", "AlexNet's num_classes defaults to 10",
+       ("(self, num_classes: int = 1000, dropout", "(self, num_classes: int = 10, dropout")),
+    # VGG
+    _m(ARCH, "vgg_classifier_2048", "VGG's classifier 2048 wide instead of 4096",
+       ("nn.Linear(512 * 7 * 7, 4096),", "nn.Linear(512 * 7 * 7, 2048),"),
+       ("nn.Linear(4096, 4096),\n            nn.ReLU(inplace=True),\n            "
+        "nn.Dropout(p=dropout),\n            nn.Linear(4096, num_classes),",
+        "nn.Linear(2048, 2048),\n            nn.ReLU(inplace=True),\n            "
+        "nn.Dropout(p=dropout),\n            nn.Linear(2048, num_classes),")),
+    _m(ARCH, "vgg_fixed_avgpool", "VGG with a fixed AvgPool2d(1) instead of the adaptive 7x7 "
+       "pool (right at 224 only)",
+       ("self.avgpool = nn.AdaptiveAvgPool2d((7, 7))", "self.avgpool = nn.AvgPool2d(1)")),
+    _m(ARCH, "vgg_avgpool_named_pool", "VGG names its adaptive pool `pool`, not `avgpool`",
+       ("self.avgpool = nn.AdaptiveAvgPool2d((7, 7))", "self.pool = nn.AdaptiveAvgPool2d((7, 7))"),
+       ("x = self.avgpool(x)                                          # N x 512 x 7 x 7",
+        "x = self.pool(x)")),
+    _m(ARCH, "vgg_features_named_layers", "VGG names its conv stack `layers`, not `features`",
+       ("self.features = make_vgg_features(config, batch_norm)",
+        "self.layers = make_vgg_features(config, batch_norm)"),
+       ("x = self.features(x)                                         # N x 512 x H/32 x W/32",
+        "x = self.layers(x)")),
+    _m(ARCH, "vgg_default_batch_norm", "VGG(config) defaults to batch_norm=True",
+       ("num_classes: int = 1000, batch_norm: bool = False,\n                 dropout",
+        "num_classes: int = 1000, batch_norm: bool = True,\n                 dropout")),
+    _m(ARCH, "vgg13_default_batch_norm", "vgg13's batch_norm defaults to True",
+       ("def vgg13(num_classes: int = 1000, batch_norm: bool = False)",
+        "def vgg13(num_classes: int = 1000, batch_norm: bool = True)")),
+    _m(ARCH, "vgg19_default_10_classes", "vgg19's num_classes defaults to 10",
+       ("def vgg19(num_classes: int = 1000,", "def vgg19(num_classes: int = 10,")),
+    # Residual blocks
+    _m(ARCH, "basic_expansion_2", "BasicBlock with expansion 2", ("    expansion = 1",
+                                                                  "    expansion = 2")),
+    _m(ARCH, "basic_conv1_bias", "BasicBlock's first conv with a bias",
+       ("self.conv1 = conv3x3(in_channels, out_channels, stride)",
+        "self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1)")),
+    _m(ARCH, "basic_default_stride_2", "BasicBlock's stride defaults to 2",
+       ("def __init__(self, in_channels: int, out_channels: int, stride: int = 1):",
+        "def __init__(self, in_channels: int, out_channels: int, stride: int = 2):")),
+    _m(ARCH, "bottleneck_conv2_bias", "Bottleneck's 3x3 conv with a bias",
+       ("self.conv2 = conv3x3(width, width, stride)",
+        "self.conv2 = nn.Conv2d(width, width, 3, stride, 1)")),
+    _m(ARCH, "bottleneck_default_stride_2", "Bottleneck's stride defaults to 2",
+       ("def __init__(self, in_channels: int, width: int, stride: int = 1):",
+        "def __init__(self, in_channels: int, width: int, stride: int = 2):")),
+    _m(ARCH, "resnet_fc_named_classifier", "ResNet names its last layer `classifier`, not `fc`",
+       ("self.fc = nn.Linear(512 * block.expansion, num_classes)",
+        "self.classifier = nn.Linear(512 * block.expansion, num_classes)"),
+       ("        return self.fc(x)", "        return self.classifier(x)")),
+    _m(ARCH, "resnet_maxpool_named_pool", "ResNet names its stem's max pool `pool`, not "
+       "`maxpool`",
+       ("self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)",
+        "self.pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)"),
+       ("x = self.maxpool(x)", "x = self.pool(x)")),
+    _m(ARCH, "resnet_layer3_width_128", "ResNet's third stage 128 wide instead of 256",
+       ("self.layer3 = self._make_layer(block, 256, layers[2], stride=2)",
+        "self.layer3 = self._make_layer(block, 128, layers[2], stride=2)")),
+    _m(ARCH, "resnet_default_10_classes", "ResNet's own num_classes defaults to 10",
+       ("layers: list[int], num_classes: int = 1000):",
+        "layers: list[int], num_classes: int = 10):")),
+    _m(ARCH, "resnet50_default_10_classes", "resnet50's num_classes defaults to 10",
+       ("def resnet50(num_classes: int = 1000)", "def resnet50(num_classes: int = 10)")),
+    _m(ARCH, "resnet18_one_block_in_layer4", "ResNet-18's layout [2, 2, 2, 1]: one block "
+       "too few in its last stage",
+       ('"resnet18": (BasicBlock, [2, 2, 2, 2]),', '"resnet18": (BasicBlock, [2, 2, 2, 1]),')),
+    # Softmax and backprop (tests/student_variants/softmax_mistakes.py holds some of these
+    # as edits of another style, for the checks' own tests)
+    _m(SOFT, "softmax_uses_autograd_grad", "softmax_loss takes dscores from "
+       "torch.autograd.grad",
+       ("    n = scores.shape[0]\n",
+        "    n = scores.shape[0]\n    leaf = scores.detach().clone().requires_grad_()\n"
+        "    loss = torch.nn.functional.cross_entropy(leaf, y)\n"
+        "    return loss.detach(), torch.autograd.grad(loss, leaf)[0]\n")),
+    _m(SOFT, "softmax_returns_dict", "softmax_loss returns a dict, not the pair "
+       "(loss, dscores)",
+       ("return loss, dscores / n", 'return {"loss": loss, "dscores": dscores / n}')),
+    _m(SOFT, "softmax_loss_shape_1", "softmax_loss returns the loss with shape (1,), not "
+       "0-dim", ("loss = -log_probs[rows, y].mean()",
+                 "loss = -log_probs[rows, y].mean().reshape(1)")),
+    _m(SOFT, "softmax_dscores_flat", "softmax_loss returns dscores flattened to (N*C,)",
+       ("return loss, dscores / n", "return loss, (dscores / n).reshape(-1)")),
+    _m(SOFT, "softmax_float64_ones", "softmax_loss sums each row with a matmul by a float64 "
+       "column of ones, so float32 scores fail",
+       ("log_probs = shifted - torch.logsumexp(shifted, dim=1, keepdim=True)",
+        "log_probs = shifted - (shifted.exp() @ torch.ones(shifted.shape[1], 1, "
+        "dtype=torch.float64)).log()")),
+    _m(SOFT, "uses_backward", "two_layer_forward_backward computes its gradients with "
+       ".backward()",
+       ('    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]\n',
+        '    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]\n'
+        "    if y is not None:\n"
+        "        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in "
+        "params.items()}\n"
+        "        h = (X @ leaves['W1'] + leaves['b1']).clamp(min=0)\n"
+        "        s = h @ leaves['W2'] + leaves['b2']\n"
+        "        loss = torch.nn.functional.cross_entropy(s, y) + reg * ((leaves['W1'] ** 2)"
+        ".sum() + (leaves['W2'] ** 2).sum())\n"
+        "        loss.backward()\n"
+        "        return loss.detach(), {k: v.grad for k, v in leaves.items()}\n")),
+    _m(SOFT, "scores_as_pair", "with y=None, two_layer_forward_backward returns "
+       "(scores, None)", ("    if y is None:\n        return scores\n",
+                          "    if y is None:\n        return scores, None\n")),
+    _m(SOFT, "two_layer_returns_grads_first", "two_layer_forward_backward returns "
+       "(grads, loss)",
+       ('return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+        'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, loss')),
+    _m(SOFT, "grads_keyed_dW1", "grads keyed dW1, db1, dW2, db2 instead of like params",
+       ('return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+        'return loss, {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}')),
+    _m(SOFT, "two_layer_default_reg", "two_layer_forward_backward's reg defaults to 1e-3",
+       ("                               reg: float = 0.0):",
+        "                               reg: float = 1e-3):")),
+    _m(SOFT, "train_uses_autograd", "train_two_layer takes its gradients from "
+       "torch.autograd.grad, not from two_layer_forward_backward",
+       ("        loss, grads = two_layer_forward_backward(params, X[batch], y[batch], reg)\n"
+        "        for name in params:",
+        "        leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}\n"
+        "        loss = torch.nn.functional.cross_entropy(two_layer_forward_backward(leaves, "
+        "X[batch]), y[batch]) + reg * ((leaves['W1'] ** 2).sum() + (leaves['W2'] ** 2)"
+        ".sum())\n"
+        "        grads = dict(zip(leaves, torch.autograd.grad(loss, list(leaves.values()))))\n"
+        "        for name in params:")),
+    _m(SOFT, "train_global_rng", "train_two_layer draws its minibatches from torch's global "
+       "random state, not from a generator seeded with seed",
+       ("batch = torch.randint(0, X.shape[0], (batch_size,), generator=generator,\n"
+        "                              device=X.device)",
+        "batch = torch.randint(0, X.shape[0], (batch_size,), device=X.device)")),
+    _m(SOFT, "train_accuracy_on_training_set", "val_accuracy computed on X, y instead of "
+       "X_val, y_val",
+       ('"val_accuracy": accuracy(X_val, y_val),', '"val_accuracy": accuracy(X, y),')),
+    _m(SOFT, "train_history_of_tensors", "loss_history holds the loss tensors, not Python "
+       "floats", ("loss_history.append(float(loss))", "loss_history.append(loss)")),
+    _m(SOFT, "train_returns_losses_key", "train_two_layer returns its losses under "
+       "'losses', not 'loss_history'",
+       ('"loss_history": loss_history,', '"losses": loss_history,')),
+    _m(SOFT, "train_shuffles_data_in_place", "train_two_layer shuffles the caller's X and y "
+       "in place (X[:] = X[order])",
+       ("    generator = torch.Generator(device=X.device).manual_seed(seed)\n",
+        "    generator = torch.Generator(device=X.device).manual_seed(seed)\n"
+        "    order = torch.randperm(X.shape[0], generator=generator, device=X.device)\n"
+        "    X[:], y[:] = X[order], y[order]\n")),
+    _m(SOFT, "train_default_seed_1", "train_two_layer's seed defaults to 1",
+       ("batch_size: int, seed: int = 0) -> dict:", "batch_size: int, seed: int = 1) -> dict:")),
+    _m(SOFT, "train_moves_data_to_cpu", "train_two_layer moves the data to the CPU and "
+       "trains there, whatever X's device",
+       ("    params = {k: v.detach().clone().to(X.device) for k, v in params.items()}\n",
+        "    X, y, X_val, y_val = X.cpu(), y.cpu(), X_val.cpu(), y_val.cpu()\n"
+        "    params = {k: v.detach().clone().to(X.device) for k, v in params.items()}\n"),
+       needs="cuda"),
+]
+
+
+# What each question's checks look up in the student's namespace: a mutant reaches the
+# questions whose names use what it changes (tests/test_mutants.py holds this to what the
+# checks read on the reference).
+QUESTION_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    COSTS: {q: (q,) for q in ("conv_output_size", "pool_output_size", "conv_params",
+                              "conv_flops", "pool_flops", "fc_params", "fc_flops",
+                              "memory_kb", "cost_table")},
+    ARCH: {
+        "alexnet": ("AlexNet",),
+        "vgg": ("VGG_CONFIGS", "VGG", "vgg11", "vgg13", "vgg16", "vgg19"),
+        "basic_block": ("BasicBlock",),
+        "bottleneck": ("Bottleneck",),
+        "resnet": ("ResNet", "BasicBlock", "resnet18", "resnet34", "resnet50", "resnet101",
+                   "resnet152"),
+        "training": ("resnet18", "vgg11"),
+    },
+    SOFT: {
+        "softmax_loss": ("softmax_loss",),
+        "two_layer_forward_backward": ("two_layer_forward_backward",),
+        "train_two_layer": ("train_two_layer", "two_layer_forward_backward"),
+    },
+}
+
+
+def _table_with(mistake: mistakes.FormulaMistake):
+    def cost_table(input_shape, layers):
+        return mistakes.wrong_table(mistake, input_shape, layers)
+    return cost_table
+
+
+def _replacement_mutants() -> list[ReplacementMutant]:
+    from autograder import promises
+
+    found = [ReplacementMutant(COSTS, p.id, promises.BREAKERS[p.id].mistake, p.function,
+                               lambda b=promises.BREAKERS[p.id]: b.fn)
+             for p in promises.COST_PROMISES if p.id in p.mutants]
+    # A formula mistake repeated in the table: a student whose cost_table computes its
+    # formulas inline, and gets one of them wrong there only.
+    found += [ReplacementMutant(COSTS, f"table_{m.id}", f"cost_table: {m.target} "
+                                f"{m.description}", "cost_table",
+                                functools.partial(_table_with, m))
+              for m in mistakes.CATALOGUE]
+    return found
+
+
+REPLACEMENT_MUTANTS: list[ReplacementMutant] = _replacement_mutants()
+_REPLACEMENTS = {m.id: m for m in REPLACEMENT_MUTANTS}
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
 def formula_mutant_ids() -> list[str]:
     return [m.id for m in mistakes.CATALOGUE]
 
 
 def catalogue(assignments: list[str] | None = None) -> list[dict]:
-    """Every mutant as {"assignment", "id", "mistake"}, in report order."""
+    """Every mutant as {"assignment", "id", "mistake"}, in report order. A mutant only a
+    GPU grader can see (`needs="cuda"`) is listed where there is one."""
     entries = [{"assignment": "cnn_costs", "id": m.id, "mistake": m.description}
                for m in mistakes.CATALOGUE]
     entries += [{"assignment": m.assignment, "id": m.id, "mistake": m.mistake}
-                for m in SOURCE_MUTANTS]
+                for m in SOURCE_MUTANTS if m.needs is None or (m.needs == "cuda" and _cuda())]
+    entries += [{"assignment": m.assignment, "id": m.id, "mistake": m.mistake}
+                for m in REPLACEMENT_MUTANTS]
     return [e for e in entries if not assignments or e["assignment"] in assignments]
 
 
@@ -282,7 +550,7 @@ def _module_namespace(source: str, name: str) -> dict:
     return module.__dict__
 
 
-def apply_source_mutant(mutant: SourceMutant) -> dict:
+def _mutated_source(mutant: SourceMutant) -> str:
     source = (SOLUTIONS / f"{mutant.assignment}.py").read_text()
     for find, replace in mutant.edits:
         count = source.count(find)
@@ -290,26 +558,93 @@ def apply_source_mutant(mutant: SourceMutant) -> dict:
             raise ValueError(f"mutant {mutant.id}: {find!r} occurs {count} times in the "
                              "reference (it must occur exactly once)")
         source = source.replace(find, replace)
-    return _module_namespace(source, mutant.assignment)
+    return source
+
+
+def apply_source_mutant(mutant: SourceMutant) -> dict:
+    return _module_namespace(_mutated_source(mutant), mutant.assignment)
+
+
+def _definitions(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
+    """(top-level name -> its statement, dumped; the other top-level statements, dumped)."""
+    named, other = {}, []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            named[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
+                isinstance(t, ast.Name) for t in
+                (node.targets if isinstance(node, ast.Assign) else [node.target])):
+            for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                named[t.id] = node
+        else:
+            other.append(ast.dump(node))
+    return named, other
+
+
+def changed_names(mutant: SourceMutant) -> frozenset[str] | None:
+    """The reference's top-level names whose definition the mutant changes, and every name
+    that uses one of them; None when it changes a statement that defines no name (every
+    question may see it then)."""
+    before = ast.parse((SOLUTIONS / f"{mutant.assignment}.py").read_text())
+    after = ast.parse(_mutated_source(mutant))
+    (old, old_other), (new, new_other) = _definitions(before), _definitions(after)
+    if old_other != new_other:
+        return None
+    changed = {n for n in old.keys() | new.keys()
+               if n not in old or n not in new or ast.dump(old[n]) != ast.dump(new[n])}
+    uses = {n: {x.id for x in ast.walk(node) if isinstance(x, ast.Name)}
+            for n, node in new.items()}
+    while True:
+        more = {n for n, used in uses.items() if used & changed} - changed
+        if not more:
+            return frozenset(changed)
+        changed |= more
+
+
+def questions_of(entry: dict) -> list[str] | None:
+    """The questions whose checks can reach the mutant; None: all of them."""
+    names = QUESTION_NAMES[entry["assignment"]]
+    if entry["assignment"] == COSTS and entry["id"] in mistakes.BY_ID:
+        reached = {mistakes.BY_ID[entry["id"]].target}
+    elif entry["id"] in _REPLACEMENTS:
+        reached = {_REPLACEMENTS[entry["id"]].target}
+    else:
+        reached = changed_names(next(m for m in SOURCE_MUTANTS if m.id == entry["id"]))
+        if reached is None:
+            return None
+    return [q for q, used in names.items() if reached & set(used)]
 
 
 def mutant_env(entry: dict) -> dict:
-    if entry["assignment"] == "cnn_costs" and entry["id"] in mistakes.BY_ID:
+    if entry["assignment"] == COSTS and (entry["id"] in mistakes.BY_ID
+                                         or entry["id"] in _REPLACEMENTS):
         from solutions import cnn_costs
 
         env = dict(vars(cnn_costs))
-        mistake = mistakes.BY_ID[entry["id"]]
-        env[mistake.target] = mistake.wrong
+        if entry["id"] in mistakes.BY_ID:
+            mistake = mistakes.BY_ID[entry["id"]]
+            env[mistake.target] = mistake.wrong
+        else:
+            replacement = _REPLACEMENTS[entry["id"]]
+            env[replacement.target] = replacement.make()
         return env
     mutant = next(m for m in SOURCE_MUTANTS if m.id == entry["id"])
     return apply_source_mutant(mutant)
 
 
+def _only(assignment: Assignment, questions: list[str] | None) -> Assignment:
+    if questions is None:
+        return assignment
+    return Assignment(assignment.name, {q: assignment.points[q] for q in questions},
+                      {q: assignment.checks[q] for q in questions})
+
+
 def grade_mutant(entry: dict, assignment: Assignment | None = None) -> dict:
-    """{"assignment", "id", "mistake", "caught", "lost": {question: points}}."""
+    """{"assignment", "id", "mistake", "caught", "lost": {question: points}}, graded on the
+    questions that can see the mutant (questions_of)."""
     assignment = assignment or load_assignment(entry["assignment"])
     env = mutant_env(entry)
-    questions = run_checks(lambda: env, assignment)
+    questions = run_checks(lambda: env, _only(assignment, questions_of(entry)))
     lost = {q: round(r["possible"] - r["score"], 4) for q, r in questions.items()
             if r["score"] < r["possible"]}
     feedback = {q: questions[q]["feedback"] for q in lost}

@@ -157,3 +157,34 @@ def test_batchnorm_eps_shows_in_the_outputs_too():
                                        "layers.append(nn.BatchNorm2d(v, eps=1e-4))")])
     message = failure(checks.check_vgg_outputs, env)
     assert message is not None and "different outputs" in message and "features.1" in message
+
+
+# --- issue 17: the names the state_dict cannot show, the defaults ---------------------------
+
+def test_a_pool_called_in_forward_instead_of_a_named_avgpool_costs_the_structure_check():
+    # The outputs are right (the same adaptive pool, as a function), but the contract names
+    # the submodule: only the structure check, which compares the named children, fails.
+    env = mutated(arch_mistakes.REF, [
+        ("self.avgpool = nn.AdaptiveAvgPool2d((6, 6))", ""),
+        ("x = self.avgpool(x)\n        x = torch.flatten(x, 1)                                      "
+         "# N x 9216", "x = nn.functional.adaptive_avg_pool2d(x, (6, 6))\n"
+         "        x = torch.flatten(x, 1)")])
+    failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS["alexnet"]}
+    assert {n for n, m in failing.items() if m} == {"check_alexnet_structure"}, failing
+    assert "has no submodule `avgpool`" in failing["check_alexnet_structure"]
+
+
+def test_extra_submodules_without_parameters_are_fine():
+    env = mutated(arch_mistakes.REF, [
+        ("self.avgpool = nn.AdaptiveAvgPool2d((1, 1))",
+         "self.avgpool = nn.AdaptiveAvgPool2d((1, 1))\n        self.flatten = nn.Flatten()")])
+    assert failure(checks.check_resnet_structure, env) is None
+
+
+def test_a_default_is_named_where_a_build_that_relies_on_it_fails():
+    env = mutated(arch_mistakes.REF, [
+        ("def __init__(self, in_channels: int, out_channels: int, stride: int = 1):",
+         "def __init__(self, in_channels: int, out_channels: int, stride: int = 2):")])
+    message = failure(checks.check_basic_block_structure, env)
+    assert message and "`BasicBlock(8, 8)`" in message and "defaults: stride=1" in message
+    assert failure(checks.check_basic_block_outputs, env) is None

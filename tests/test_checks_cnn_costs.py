@@ -106,7 +106,7 @@ def alt_conv_output_size(size, kernel, stride=1, padding=0):
 
 
 def alt_pool_output_size(size, kernel, stride=None, padding=0):
-    stride = stride or kernel
+    stride = kernel if stride is None else stride  # (`stride or kernel` takes 0 for None)
     if padding > kernel // 2:
         raise ValueError("padding should be at most half the kernel")
     return alt_conv_output_size(size, kernel, stride, padding)
@@ -144,7 +144,7 @@ def alt_fc_flops(in_features, out_features):
 def alt_memory_kb(num_elements):
     if num_elements < 0:
         raise ValueError("num_elements cannot be negative")
-    return num_elements / 256 if num_elements else 0  # an int 0 is a fine 0 KB
+    return num_elements / 256 if num_elements else 0.0  # a float even where the KB are whole
 
 
 def alt_cost_table(input_shape, layers):
@@ -497,7 +497,10 @@ def test_malformed_tables_fail(make):
     assert len(question_failures("cost_table", env)) == 3
 
 
-def test_student_editing_the_layers_changes_nothing():
+def test_student_editing_the_layers_changes_no_expected_value_and_costs_one_check():
+    # The expected table is computed from the grader's own layers, so a table that clears
+    # the layers it was given is right on every net; it breaks the promise not to change its
+    # arguments, which one check asks (where the student's code runs).
     def cost_table(shape, layers):
         rows = ref.cost_table(shape, layers)
         for layer in layers:
@@ -505,7 +508,10 @@ def test_student_editing_the_layers_changes_nothing():
         return rows
     env = reference_env()
     env["cost_table"] = named(cost_table, "cost_table")
-    assert question_failures("cost_table", env) == []
+    failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS["cost_table"]}
+    assert {name for name, m in failing.items() if m} == {"check_cost_table_random"}
+    assert "changed layer 1" in failing["check_cost_table_random"]
+    assert "must not change its arguments" in failing["check_cost_table_random"]
 
 
 def test_student_exception_on_valid_input_is_feedback():
@@ -698,3 +704,86 @@ def test_checks_through_the_sandbox(tmp_path):
         assert "numpy.int64" in failure(checks.check_conv_params_values, env)
         assert "not implemented" in failure(checks.check_memory_kb_values, env)
         assert failure(checks.check_fc_flops_errors, env) is None
+
+
+def test_a_table_that_changes_its_layers_is_seen_inside_a_sandbox(tmp_path):
+    """In a sandbox the layers reach the student as copies: the comparison must happen in
+    the student's process, or `layer.setdefault(...)` goes unnoticed."""
+    import inspect
+
+    from autograder.runner import PRIVATE_DIRS
+    from autograder.sandbox import RemoteEnv, Sandbox
+    source = inspect.getsource(ref).replace(
+        '        kind = layer.get("type")\n        counts[kind]',
+        '        layer.setdefault("name", "layer")\n        kind = layer.get("type")\n'
+        '        counts[kind]')
+    assert source != inspect.getsource(ref)
+    with Sandbox(str(tmp_path), [str(p) for p in PRIVATE_DIRS]) as sandbox:
+        sandbox.exec_cell(source, 30)
+        env = RemoteEnv(sandbox)
+        message = failure(checks.check_cost_table_random, env)
+        assert message and "changed layer 1" in message, message
+        # the named layers of the lecture's nets are not changed by it
+        assert failure(checks.check_cost_table_lenet, env) is None
+    with Sandbox(str(tmp_path), [str(p) for p in PRIVATE_DIRS]) as sandbox:
+        sandbox.exec_cell(inspect.getsource(ref), 30)
+        assert failure(checks.check_cost_table_random, RemoteEnv(sandbox)) is None
+
+
+def test_a_pool_stride_of_zero_is_out_of_range_not_the_default():
+    env = reference_env()
+    env["pool_output_size"] = named(
+        lambda size, kernel, stride=None, padding=0:
+        ref.pool_output_size(size, kernel, stride or kernel, padding), "pool_output_size")
+    env["pool_flops"] = named(
+        lambda channels, height, width, kernel, stride=None, padding=0:
+        ref.pool_flops(channels, height, width, kernel, stride or kernel, padding), "pool_flops")
+    for question in ("pool_output_size", "pool_flops"):
+        failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS[question]}
+        assert {n for n, m in failing.items() if m} == {f"check_{question}_errors"}, failing
+        message = failing[f"check_{question}_errors"]
+        assert "must raise ValueError" in message and "`stride or kernel`" in message
+
+
+def test_memory_kb_is_a_float_even_where_the_kb_are_whole():
+    env = reference_env()
+    env["memory_kb"] = named(lambda n: ref.memory_kb(n) and (
+        n // 256 if n % 256 == 0 else n / 256), "memory_kb")
+    message = failure(checks.check_memory_kb_values, env)
+    assert message and "Python float" in message and "whole" in message, message
+    assert failure(checks.check_memory_kb_errors, env) is None
+    # in a table: asked once, by the fuzzed check, whose pinned net has whole KB
+    env = reference_env()
+    env["cost_table"] = named(lambda shape, layers: [
+        {**row, "memory_kb": int(row["memory_kb"]) if row["memory_kb"] % 1 == 0
+         else row["memory_kb"]} for row in ref.cost_table(shape, layers)], "cost_table")
+    failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS["cost_table"]}
+    assert {n for n, m in failing.items() if m} == {"check_cost_table_random"}, failing
+    assert "memory_kb is a float even where the KB are whole" in \
+        failing["check_cost_table_random"]
+
+
+def test_lists_for_shapes_and_a_tuple_of_rows_are_deliberately_accepted():
+    # docs/contract_notes.md, "Promises and leniencies"
+    env = reference_env()
+    env["cost_table"] = named(lambda shape, layers: tuple(
+        {**row, "output_shape": list(row["output_shape"])}
+        for row in ref.cost_table(shape, layers)), "cost_table")
+    for check in checks.QUESTIONS["cost_table"]:
+        assert failure(check, env) is None, check.__name__
+
+
+@pytest.mark.parametrize("layer", [l for l, _ in checks.OUT_OF_RANGE_LAYERS],
+                         ids=["kernel_0", "kernel_too_large"])
+def test_a_table_must_raise_for_a_layer_out_of_range(layer):
+    env = reference_env()
+
+    def cost_table(shape, layers):
+        if layers == [layer]:
+            return [{"name": "conv1", "type": "conv", "output_shape": (4, 1, 1),
+                     "memory_kb": 4 / 1024, "params": 4, "flops": 0}]
+        return ref.cost_table(shape, layers)
+    env["cost_table"] = named(cost_table, "cost_table")
+    failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS["cost_table"]}
+    assert {n for n, m in failing.items() if m} == {"check_cost_table_random"}
+    assert "must raise ValueError" in failing["check_cost_table_random"]

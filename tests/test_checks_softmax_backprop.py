@@ -279,3 +279,71 @@ def test_in_place_changes_are_seen_inside_a_sandbox(tmp_path):
         message = failure(checks.check_softmax_loss_edge_cases, env)
         assert message and "changed its argument `scores` in place; work on a copy" in message
         assert failure(checks.check_train_two_layer_minibatches, env) is None
+
+
+# --- issue 17: defaults and the device ------------------------------------------------------
+
+def test_reg_and_seed_defaults_are_each_asked_once():
+    from autograder import mutants
+    by_id = {m.id: m for m in mutants.SOURCE_MUTANTS}
+    for mutant_id, question, check in [
+            ("two_layer_default_reg", "two_layer_forward_backward", "check_two_layer_loss"),
+            ("train_default_seed_1", "train_two_layer", "check_train_two_layer_minibatches")]:
+        env = mutants.apply_source_mutant(by_id[mutant_id])
+        failing = {c.__name__: failure(c, env) for c in checks.QUESTIONS[question]}
+        assert {n for n, m in failing.items() if m} == {check}, failing
+        assert "defaults to 0" in failing[check]
+
+
+def test_a_loop_that_is_not_reproducible_is_not_blamed_for_the_seed_default():
+    # drawn from the global RNG: the accuracy check's to tell, not the default's
+    env = mutated("student_variants.softmax_explicit", [(
+        "idx = torch.randint(X.shape[0], (batch_size,), generator=gen, device=X.device)",
+        "idx = torch.randint(X.shape[0], (batch_size,), device=X.device)")])
+    assert failure(checks.check_train_two_layer_minibatches, env) is None
+
+
+def test_the_spy_sees_the_devices_the_loop_works_on_and_is_removed():
+    from autograder import mutants
+    from autograder.checks.torch_utils import probe_call
+    env = mutants.apply_source_mutant(mutants.SourceMutant(
+        "softmax_backprop", "reference", "", ()))  # the functions' own globals: spied on
+    own = env["two_layer_forward_backward"]
+    params = checks.small_params(3)
+    X, y, X_val, y_val = checks.distinct_examples_data()
+    reply = probe_call(env, "train_two_layer", [params, X, y, X_val, y_val, 0.1, 0.0, 3, 2],
+                       {}, 10.0, "two_layer_forward_backward")
+    assert "value" in reply and reply["devices"] == ["cpu"]
+    assert env["two_layer_forward_backward"] is own
+
+
+class _OnCuda:
+    device = "cuda:0"
+
+
+def test_training_elsewhere_than_on_X_device_is_named(caplog):
+    with pytest.raises(AssertionError, match=r"must run on the device of X \(cuda:0\).*on cpu"):
+        checks._check_device("cuda", _OnCuda(), ["cpu", "cuda:0"])
+    checks._check_device("cuda", _OnCuda(), ["cuda:0"])
+    checks._check_device("cuda", _OnCuda(), [])  # nothing seen: nothing to say
+    import logging
+    from autograder.records import NOTES_LOG
+    caplog.set_level(logging.INFO, logger=NOTES_LOG)
+    logger = logging.getLogger(NOTES_LOG)
+    logger.addHandler(caplog.handler)
+    try:
+        checks._check_device("cpu", torch.zeros(1), ["cpu"])
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert any("was not checked" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_a_loop_that_moves_the_data_to_the_cpu_is_caught_on_a_gpu():
+    from autograder import mutants
+    env = mutants.apply_source_mutant(
+        next(m for m in mutants.SOURCE_MUTANTS if m.id == "train_moves_data_to_cpu"))
+    message = failure(checks.check_train_two_layer_contract, env)
+    assert message and "must run on the device of X" in message
+    assert failure(checks.check_train_two_layer_contract,
+                   vars(__import__("solutions.softmax_backprop").softmax_backprop)) is None

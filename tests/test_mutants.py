@@ -1,19 +1,21 @@
-"""Mutation testing (issue 7): every catalogued student mistake must lose points."""
+"""Mutation testing (issue 7, issue 17): every catalogued student mistake, and every
+promise's breaker, must lose points."""
+import importlib
 import json
 
 import pytest
 
 from autograder import mutants
-from autograder.runner import load_assignment
+from autograder.runner import Assignment, load_assignment, run_checks
 from cnnlab.cli import main
 
 CATALOGUE = mutants.catalogue()
+ASSIGNMENTS = ("cnn_costs", "cnn_architectures", "softmax_backprop")
 
 
 def test_catalogue_is_large_and_spread_over_the_assignments():
     assert len(CATALOGUE) >= 40
-    per = {a: sum(e["assignment"] == a for e in CATALOGUE)
-           for a in ("cnn_costs", "cnn_architectures", "softmax_backprop")}
+    per = {a: sum(e["assignment"] == a for e in CATALOGUE) for a in ASSIGNMENTS}
     assert all(n >= 8 for n in per.values()), per
     assert len({(e["assignment"], e["id"]) for e in CATALOGUE}) == len(CATALOGUE)
 
@@ -22,6 +24,13 @@ def test_catalogue_is_large_and_spread_over_the_assignments():
 def test_source_mutant_applies_to_the_reference(mutant):
     namespace = mutants.apply_source_mutant(mutant)
     assert namespace  # each edit was found exactly once
+    assert mutants.changed_names(mutant), "the edit changes no definition"
+
+
+@pytest.mark.parametrize("mutant", mutants.REPLACEMENT_MUTANTS, ids=lambda m: m.id)
+def test_replacement_mutant_replaces_a_function_of_the_reference(mutant):
+    from solutions import cnn_costs
+    assert callable(getattr(cnn_costs, mutant.target)) and callable(mutant.make())
 
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: f"{e['assignment']}:{e['id']}")
@@ -31,14 +40,64 @@ def test_every_mutant_is_caught(entry):
     assert all(points > 0 for points in result["lost"].values())
 
 
-def test_the_reference_itself_loses_nothing():
-    from autograder.runner import run_checks
-    import importlib
+class Recording(dict):
+    """A namespace that notes every name the checks look up in it."""
 
-    for name in ("cnn_costs", "cnn_architectures", "softmax_backprop"):
-        env = vars(importlib.import_module(f"solutions.{name}"))
-        results = run_checks(lambda: env, load_assignment(name))
-        assert all(r["score"] == r["possible"] for r in results.values()), results
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_reference_loses_nothing_and_each_question_reads_only_its_names(name):
+    """A mutant is graded on the questions whose names use what it changes
+    (mutants.QUESTION_NAMES): each question's checks must look up no other name of the
+    namespace, or a mutant there could go ungraded."""
+    module = vars(importlib.import_module(f"solutions.{name}"))
+    assignment = load_assignment(name)
+    assert set(mutants.QUESTION_NAMES[name]) == set(assignment.checks)
+    for question, checks in assignment.checks.items():
+        env = Recording(module)
+        results = run_checks(lambda: env, Assignment(name, {question: 1.0},
+                                                     {question: checks}))
+        assert results[question]["score"] == results[question]["possible"], results
+        read = {n for n in env.read if n in module and not n.startswith("__")}
+        assert read <= set(mutants.QUESTION_NAMES[name][question]), (question, read)
+
+
+@pytest.mark.parametrize("mutant_id", ["size_no_plus_one", "pool_stride_or_kernel",
+                                       "table_fc_no_implicit_flatten",
+                                       "pool_flops.range_kernel"])
+def test_grading_the_reachable_questions_only_changes_nothing(mutant_id):
+    entry = next(e for e in mutants.catalogue(["cnn_costs"]) if e["id"] == mutant_id)
+    assignment = load_assignment("cnn_costs")
+    env = mutants.mutant_env(entry)
+    full = run_checks(lambda: env, assignment)
+    lost = {q: round(r["possible"] - r["score"], 4) for q, r in full.items()
+            if r["score"] < r["possible"]}
+    assert mutants.grade_mutant(entry, assignment)["lost"] == lost
+    assert set(lost) <= set(mutants.questions_of(entry))
+
+
+def test_a_mutant_only_a_gpu_can_see_is_listed_where_there_is_one():
+    import torch
+    gpu_only = [m.id for m in mutants.SOURCE_MUTANTS if m.needs == "cuda"]
+    assert gpu_only == ["train_moves_data_to_cpu"]
+    listed = {e["id"] for e in CATALOGUE}
+    assert (set(gpu_only) <= listed) == torch.cuda.is_available()
+    assert not set(gpu_only) & listed or torch.cuda.is_available()
 
 
 def test_cli_json_report(capsys):

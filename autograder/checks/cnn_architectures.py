@@ -33,6 +33,18 @@ def spec(builder: str, *args, **kwargs) -> dict:
     return {"builder": builder, "args": list(args), "kwargs": kwargs}
 
 
+def default_spec(builder: str, *args, defaults: str) -> dict:
+    """A build that leaves arguments to their defaults (`defaults` says which, as the
+    contract writes them), for the feedback."""
+    return {**spec(builder, *args), "defaults": defaults}
+
+
+# The submodules the contract names (shared/contract.md), parameters or not.
+ALEXNET_NAMES = VGG_NAMES = ("features", "avgpool", "classifier")
+RESNET_NAMES = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4",
+                "avgpool", "fc")
+
+
 def env_name(name: str) -> dict:
     return {ENV_REF: name}
 
@@ -78,7 +90,8 @@ def _key_hint(key: str, missing: bool) -> str:
     return "module names and nesting must be torchvision's"
 
 
-def compare_structure(got: dict, want: dict, what: str) -> None:
+def compare_structure(got: dict, want: dict, what: str, names: tuple = ()) -> None:
+    """`names`: the submodules the contract names, which `got` must have (by name)."""
     have = dict((k, tuple(v)) for k, v in got["shapes"])
     need = dict((k, tuple(v)) for k, v in want["shapes"])
     missing = [k for k in need if k not in have]
@@ -101,6 +114,13 @@ def compare_structure(got: dict, want: dict, what: str) -> None:
             raise AssertionError(
                 f"{what}: `{k}` has shape {shape_str(have[k])}, which is not torchvision's "
                 f"shape for it: check {check}")
+    missing_names = [n for n in names if n not in got.get("children", [])]
+    if missing_names:
+        raise AssertionError(
+            f"{what} has no submodule `{missing_names[0]}`: the contract names its parts "
+            f"{', '.join(names)}, as torchvision does. A part without parameters (a pool, a "
+            "ReLU) is not in the state_dict, but it is a named submodule all the same "
+            "(`self.avgpool = nn.AdaptiveAvgPool2d(...)`, not a function call in forward)")
     if sorted(p for _, p in got["dropout"]) != sorted(p for _, p in want["dropout"]):
         raise AssertionError(f"{what}: its nn.Dropout layers differ from torchvision's: the "
                              "classifier has two, each with p=0.5 (they act only in train())")
@@ -123,10 +143,16 @@ def compare_structure(got: dict, want: dict, what: str) -> None:
                              "than torchvision's (a parameter outside the state_dict?)")
 
 
-def check_structure(env, specs: list[dict]) -> None:
+def check_structure(env, specs: list[dict], names: tuple = ()) -> None:
     for s in specs:
         got = run_probe(env, "probe_structure", s)
-        compare_structure(got, reference_structure(s), f"`{describe(s)}`")
+        try:
+            compare_structure(got, reference_structure(s), f"`{describe(s)}`", names)
+        except AssertionError as err:
+            if "defaults" not in s:
+                raise
+            raise AssertionError(f"{err} (built with its defaults: {s['defaults']})") \
+                from None
 
 
 # --- outputs with the reference's weights -------------------------------------------------------
@@ -220,7 +246,8 @@ def check_block_outputs(env, s: dict, in_channels: int, stride: int) -> None:
 # --- the questions ------------------------------------------------------------------------------
 
 def check_alexnet_structure(env):
-    check_structure(env, [spec("AlexNet"), spec("AlexNet", num_classes=10)])
+    check_structure(env, [default_spec("AlexNet", defaults="num_classes=1000"),
+                          spec("AlexNet", num_classes=10)], ALEXNET_NAMES)
 
 
 def check_alexnet_dropout(env):
@@ -264,11 +291,14 @@ VGG_SMALL = [64, "M", 128, "M", 512, "M"]
 
 
 def check_vgg_structure(env):
-    specs = [spec(f"vgg{d}", batch_norm=bn) for d in (11, 13, 16, 19) for bn in (False, True)]
+    both = "num_classes=1000, batch_norm=False"
+    specs = [default_spec(f"vgg{d}", defaults=both) for d in (11, 13, 16, 19)]
+    specs += [spec(f"vgg{d}", batch_norm=True) for d in (11, 13, 16, 19)]
     # Every builder passes num_classes (and batch_norm) on; built on the meta device: cheap.
     specs += [spec(f"vgg{d}", num_classes=10, batch_norm=d % 2 == 0) for d in (11, 13, 16, 19)]
     specs.append(spec("VGG", VGG_SMALL, num_classes=10, batch_norm=True))
-    check_structure(env, specs)
+    specs.append(default_spec("VGG", VGG_SMALL, defaults=both))
+    check_structure(env, specs, VGG_NAMES)
 
 
 def check_vgg_outputs(env):
@@ -295,7 +325,8 @@ BOTTLENECK_CASES = [(16, 4, 1), (8, 4, 1), (16, 8, 2), (32, 8, 2)]
 
 def check_basic_block_structure(env):
     _check_expansion(env, "BasicBlock", 1)
-    check_structure(env, [spec("BasicBlock", i, o, stride=st) for i, o, st in BASIC_CASES])
+    check_structure(env, [spec("BasicBlock", i, o, stride=st) for i, o, st in BASIC_CASES]
+                    + [default_spec("BasicBlock", 8, 8, defaults="stride=1")])
 
 
 def check_basic_block_outputs(env):
@@ -305,7 +336,8 @@ def check_basic_block_outputs(env):
 
 def check_bottleneck_structure(env):
     _check_expansion(env, "Bottleneck", 4)
-    check_structure(env, [spec("Bottleneck", i, w, stride=st) for i, w, st in BOTTLENECK_CASES])
+    check_structure(env, [spec("Bottleneck", i, w, stride=st) for i, w, st in BOTTLENECK_CASES]
+                    + [default_spec("Bottleneck", 16, 4, defaults="stride=1")])
     s = spec("Bottleneck", 16, 8, stride=2)
     strides = run_probe(env, "probe_structure", s)["conv_strides"]
     if strides.get("conv2") != (2, 2) or strides.get("conv1") != (1, 1):
@@ -322,10 +354,13 @@ RESNET_SMALL = spec("ResNet", env_name("BasicBlock"), [1, 2, 1, 1], num_classes=
 
 
 def check_resnet_structure(env):
-    specs = [spec(f"resnet{d}") for d in (18, 34, 50, 101, 152)]
+    specs = [default_spec(f"resnet{d}", defaults="num_classes=1000")
+             for d in (18, 34, 50, 101, 152)]
     specs += [spec(f"resnet{d}", num_classes=10) for d in (18, 34, 50, 101, 152)]
     specs.append(RESNET_SMALL)
-    check_structure(env, specs)
+    specs.append(default_spec("ResNet", env_name("BasicBlock"), [1, 1, 1, 1],
+                              defaults="num_classes=1000"))
+    check_structure(env, specs, RESNET_NAMES)
 
 
 def check_resnet_outputs(env):

@@ -15,19 +15,28 @@ its own AssertionError once Hypothesis is done.
 Decisions, made once here:
 - Counts and sizes must be a plain `int` (`type(v) is int`): bool, float, numpy integers and
   int subclasses fail, each with a message saying what was returned and what to return.
-- `memory_kb` may return an `int` or a `float` (exactly those types, or numpy.float64, which
-  is a float subclass), compared with a relative tolerance of 1e-9.
-- `cost_table` returns a list (or tuple) of dicts; extra keys are fine. `output_shape` may be
-  a tuple (the contract) or a list of plain ints: the numbers are what the lecture teaches.
+- `memory_kb` returns a `float` (exactly that type, or numpy.float64, which is a float
+  subclass), even where the KB are whole: an `int` is refused as a float is refused where an
+  int is due (the contract: every result is an int except memory_kb). Compared with a
+  relative tolerance of 1e-9. In a cost_table row the same rule holds, asked once, by
+  check_cost_table_random (the lecture tables' checks take an int of the right value).
+- `cost_table` returns a list (or, leniently, a tuple) of dicts; extra keys are fine.
+  `output_shape` may be a tuple (the contract) or, leniently, a list of plain ints: the
+  numbers are what the lecture teaches (docs/contract_notes.md, "Promises and leniencies").
   A row's `name` is checked only where the layer names itself; the contract leaves the
-  default name of an unnamed layer open.
+  default name of an unnamed layer open. cost_table must raise ValueError for a layer out
+  of range, and must leave the layers it is given as they were (compared where the
+  student's code runs: in a sandbox it works on copies).
 - Student values are compared, shown and diagnosed only when made of plain ints, floats and
   strings, read by this module itself (never through a student's `__eq__`, `__float__` or
   `__repr__`), and expected values are computed only after the student's call returns.
 - Out-of-range arguments must raise ValueError; in the pinned cases its message must name
-  the offending argument (the contract), in the fuzzed ones any ValueError will do. A pool's
-  stride of 0 is not tested: `stride = stride or kernel`, a common and otherwise right way
-  to read the None default, takes 0 as the default (negative strides are tested).
+  the offending argument (the contract), in the fuzzed ones any ValueError will do. Each
+  range is called just outside it with nothing else wrong (stride 0, padding -1, a kernel
+  one larger than the padded input, a size of 0 that padding would let the kernel fit),
+  and sizes, channels and features must be >= 1 (docs/contract_notes.md). A pool's stride
+  of 0 is out of range, not the default: `stride = stride or kernel` takes it for None and
+  is told so.
 - The likely mistake is ranked by `mistakes.rank`: the catalogued one that reproduces at
   least half of the wrong answers and agrees with the most of all the student's answers,
   so the entry that matches on every input probed wins: a single call cannot tell "forgot
@@ -164,17 +173,19 @@ def _fits(predicted, value, loose: bool = False) -> bool:
             and math.isfinite(predicted) and value in (int(predicted), round(predicted)))
 
 
-def _kb_type(value) -> bool:
-    """An int or a float; numpy.float64 counts (it is a float subclass, and numpy's own C type
-    cannot be rigged). The sandbox sends it over as a plain float already."""
+def _kb_type(value, allow_int: bool = False) -> bool:
+    """A float; numpy.float64 counts (it is a float subclass, and numpy's own C type cannot
+    be rigged; the sandbox sends it over as a plain float already). With `allow_int`, a
+    plain int too (the lecture tables' checks: the number is what they are about)."""
     t = type(value)
-    return t in (int, float) or (t.__module__ == "numpy" and t.__name__ == "float64")
+    return (t is float or (allow_int and t is int)
+            or (t.__module__ == "numpy" and t.__name__ == "float64"))
 
 
-def _accepted(value, expected, kind: str) -> bool:
-    """The strict grading rule: kind "int" (a plain int) or "kb" (an int or float)."""
+def _accepted(value, expected, kind: str, allow_int: bool = False) -> bool:
+    """The strict grading rule: kind "int" (a plain int) or "kb" (a float)."""
     if kind == "kb":
-        return _kb_type(value) and math.isclose(
+        return _kb_type(value, allow_int) and math.isclose(
             float(value), expected, rel_tol=1e-9, abs_tol=1e-12)
     return exact_int(value) and int(value) == expected
 
@@ -233,7 +244,9 @@ def _type_problem(name: str, value, kind: str) -> str:
         wanted = "float(x)" if kind == "kb" else "int(x)"
         return f"returned {tname}; return a Python {wanted[:-3]} (e.g. {wanted})"
     if kind == "kb":
-        return f"returned {described}; memory_kb must return a Python float"
+        whole = " (a float even where the KB are whole: use /, not //)" if \
+            type(value) is int else ""
+        return f"returned {described}; memory_kb must return a Python float{whole}"
     if type(value) is float:
         return (f"returned a float ({_show(value)}); {name} must return a Python int: use // "
                 f"(floor division) rather than /")
@@ -330,11 +343,18 @@ class _Probe:
                 text += (". (The lecture's formula takes the floor, where int() and int(x / s) "
                          "truncate toward zero; either way a kernel that does not fit the "
                          "padded input is an error.)")
+            elif self.name.startswith("pool") and self._stride_zero(args, kwargs):
+                text += (": a stride of 0 is out of range, not the default (only None means "
+                         "stride = kernel): test `stride is None`, not `stride or kernel`")
         self.failures.append(("message", text))
         return False
 
     def _catching(self):
         return _catching(self.fn, self.name)
+
+    def _stride_zero(self, args: tuple, kwargs: dict) -> bool:
+        bound = self.signature.bind(*args, **kwargs)
+        return bound.arguments.get("stride") == 0 and type(bound.arguments["stride"]) is int
 
     # -- running cases ------------------------------------------------------------------
     def cases(self, method: Callable, cases: list) -> None:
@@ -399,7 +419,7 @@ class _Probe:
         _, args, kwargs, value, full = chosen
         sig = _signature(self.name, args, kwargs)
         loose = self.kind == "kb"
-        right_type = type(value) in ((int, float) if loose else (int,))
+        right_type = _kb_type(value) if loose else type(value) is int
         if not right_type:
             text = f"`{sig}` {_type_problem(self.name, value, self.kind)}"
             expected = self.ref(*full)  # a value it cannot read is judged by its type alone
@@ -511,6 +531,7 @@ def check_conv_output_size_errors(env):
         _err(10, 3, 1, -1, names=("padding",)),
         _err(0, 1, names=("size", "input", "kernel")),
         _err(-5, 3, names=("size", "input", "kernel")),
+        _err(0, 1, 1, 1, names=("size", "input")),  # the padded input would fit the kernel
     ])
     probe.fuzz(_Probe.error,
                strategies.invalid_conv_args().map(lambda a: (a[:4], {}, ())), max_examples=40)
@@ -544,14 +565,6 @@ def check_pool_output_size_random(env):
         _Probe.value, _as_case(strategies.pool_args()), max_examples=80)
 
 
-def _no_zero_stride(args: tuple) -> tuple:
-    """Pool arguments with a stride of 0 made -1. A pool's stride 0 goes untested on
-    purpose: `stride = stride or kernel`, a common and otherwise right way to read the
-    None default, takes 0 as the default too."""
-    size, kernel, stride, padding = args
-    return size, kernel, -1 if stride == 0 else stride, padding
-
-
 def check_pool_output_size_errors(env):
     probe = _Probe(env, "pool_output_size")
     probe.cases(_Probe.error, [
@@ -560,14 +573,16 @@ def check_pool_output_size_errors(env):
         _err(8, 1, 1, 1, names=("padding",)),
         _err(3, 6, 4, 0, names=KERNEL_FIT),        # truncation would give 1
         _err(10, 0, names=("kernel",)),
+        _err(10, 3, 0, names=("stride",)),         # 0 is out of range, not the default
         _err(10, 3, -1, names=("stride",)),
         _err(10, 2, -2, names=("stride",)),
         _err(10, 3, None, -1, names=("padding",)),
         _err(0, 1, names=("size", "input", "kernel")),
+        _err(0, 2, None, 1, names=("size", "input")),  # the padded input would fit
     ])
     invalid = st.one_of(
         strategies.invalid_pool_padding().map(lambda a: (a, {}, ())),
-        strategies.invalid_conv_args().map(lambda a: (_no_zero_stride(a[:4]), {}, ())),
+        strategies.invalid_conv_args().map(lambda a: (a[:4], {}, ())),
     )
     probe.fuzz(_Probe.error, invalid, max_examples=40)
 
@@ -671,9 +686,12 @@ def check_conv_flops_errors(env):
         _err(3, 32, 32, 0, 3, names=("out_channels", "out channels")),
         _err(3, 4, 32, 16, 7, names=KERNEL_FIT),           # fits the width only
         _err(3, 32, 3, 16, 6, 4, 0, names=KERNEL_FIT),     # truncation would give 1
+        _err(3, 4, 8, 4, 5, 1, 0, names=KERNEL_FIT),       # one larger than the height
         _err(3, 32, 32, 16, 3, 0, names=("stride",)),
         _err(3, 32, 32, 16, 3, 1, -1, names=("padding",)),
         _err(3, 32, 32, 16, 0, names=("kernel",)),
+        _err(3, 0, 8, 4, 1, 1, 1, names=("height", "size", "input")),  # padding would fit
+        _err(3, 8, 0, 4, 1, 1, 1, names=("width", "size", "input")),
     ])
     probe.fuzz(_Probe.error, _invalid_conv_flops(), max_examples=30)
 
@@ -722,7 +740,7 @@ def _invalid_pool_flops(draw):
         size, k, s, p = draw(strategies.invalid_pool_padding())
         h, w = size, size + 1
     else:
-        size, k, s, p = _no_zero_stride(draw(strategies.invalid_conv_args())[:4])
+        size, k, s, p = draw(strategies.invalid_conv_args())[:4]
         h, w = (size, w + k) if which == "height" else (h + k, size)
     return (c, h, w, k, s, p), {}, ()
 
@@ -734,7 +752,12 @@ def check_pool_flops_errors(env):
         _err(3, 8, 8, 3, None, 2, names=("padding",)),
         _err(3, 8, 2, 3, names=KERNEL_FIT),               # fits the height only
         _err(3, 8, 8, 2, -1, names=("stride",)),
+        _err(3, 8, 8, 2, 0, names=("stride",)),            # 0 is out of range, not the default
         _err(3, 8, 8, 0, names=("kernel",)),
+        _err(3, 8, 8, 0, 1, names=("kernel",)),            # a kernel of 0 alone
+        _err(3, 8, 8, 2, None, -1, names=("padding",)),
+        _err(3, 0, 8, 2, None, 1, names=("height", "size", "input")),  # padding would fit
+        _err(3, 8, 0, 2, None, 1, names=("width", "size", "input")),
     ])
     probe.fuzz(_Probe.error, _invalid_pool_flops(), max_examples=30)
 
@@ -820,9 +843,10 @@ def check_memory_kb_errors(env):
 # cost_table
 # ---------------------------------------------------------------------------------------
 
-def _cell_problem(column: str, value, expected) -> str | None:
+def _cell_problem(column: str, value, expected, strict_kb: bool = True) -> str | None:
     """None if `value` is right for this column, else what is wrong with its type, or ""
-    for a wrong value of the right type."""
+    for a wrong value of the right type. Without `strict_kb`, a memory_kb that is an int of
+    the right value passes (the lecture tables' checks: the float is asked once, elsewhere)."""
     if column == "output_shape":
         if type(value) not in (tuple, list):
             return (f"is a {_type_name(value)}; use a tuple such as (C, H, W), or (N,) after "
@@ -834,9 +858,12 @@ def _cell_problem(column: str, value, expected) -> str | None:
         return None if (len(value) == len(expected)
                         and all(int(v) == e for v, e in zip(value, expected))) else ""
     if column == "memory_kb":
-        if not _kb_type(value):
-            return f"is a {_type_name(value)}; use a Python float"
-        return None if _accepted(value, expected, "kb") else ""
+        if not _kb_type(value, allow_int=not strict_kb):
+            whole = (f" ({_show(value)}); memory_kb is a float even where the KB are whole "
+                     f"(the contract: every result is an int except memory_kb)"
+                     if type(value) is int else "")
+            return f"is a {_type_name(value)}{whole}; use a Python float"
+        return None if _accepted(value, expected, "kb", allow_int=not strict_kb) else ""
     if not exact_int(value):
         return f"is {_show(value)}, a {_type_name(value)}; counts must be Python ints"
     return None if int(value) == expected else ""
@@ -848,9 +875,11 @@ def _row_label(index: int, layer: dict) -> str:
     return f"row {index} ({name!r}, {what})" if name else f"row {index} ({what})"
 
 
-def _table_feedback(table, input_shape, layers, context: str) -> str | None:
+def _table_feedback(table, input_shape, layers, context: str,
+                    strict_kb: bool = True) -> str | None:
     """None if the student's table is right, else feedback naming the first wrong row and
-    column and, where one fits, the catalogued mistake that reproduces the table."""
+    column and, where one fits, the catalogued mistake that reproduces the table.
+    `strict_kb`: whether an int memory_kb of the right value is wrong (_cell_problem)."""
     expected_rows = reference.cost_table(input_shape, layers)  # after the student's call
     if type(table) not in (list, tuple):
         return (f"{context} returned {_show(table)}, a {_type_name(table)}; return a list "
@@ -879,7 +908,7 @@ def _table_feedback(table, input_shape, layers, context: str) -> str | None:
         for column in NUMERIC_COLUMNS:
             value = dict.get(row, column)
             cells[(i - 1, column)] = _plain(value)
-            problem = _cell_problem(column, value, expected[column])
+            problem = _cell_problem(column, value, expected[column], strict_kb)
             if problem is not None:
                 wrong.append((i - 1, column))
                 if first_wrong is None:
@@ -929,11 +958,11 @@ def _table_mistake(cells, wrong, expected_rows, input_shape, layers):
     return best
 
 
-def _check_table(env, input_shape, layers, context: str) -> None:
+def _check_table(env, input_shape, layers, context: str, strict_kb: bool = False) -> None:
     fn = student_function(env, "cost_table")
     # The student gets copies: a table that edits the layers cannot change the expected one.
     table = call(fn, tuple(input_shape), copy.deepcopy(layers), timeout=TIMEOUT)
-    feedback = _table_feedback(table, tuple(input_shape), layers, context)
+    feedback = _table_feedback(table, tuple(input_shape), layers, context, strict_kb)
     if feedback:
         raise AssertionError(feedback)
 
@@ -1002,6 +1031,22 @@ IMPLICIT_FLATTEN_LAYERS = [
     {"type": "fc", "name": "fc1", "out_features": 10},
 ]
 UNKNOWN_LAYER = {"type": "dropout", "name": "drop1"}
+# Every output a whole number of KB (1024, 256, 256 and 512 elements), the optional keys all
+# left out and no names: memory_kb must still be a float, and the layers, the defaults not
+# written into them, must come back as they were given.
+WHOLE_KB_INPUT = (4, 16, 16)
+WHOLE_KB_LAYERS = [
+    {"type": "conv", "out_channels": 4, "kernel": 1},
+    {"type": "pool", "kernel": 2},
+    {"type": "flatten"},
+    {"type": "fc", "out_features": 512},
+]
+# A layer out of range, each alone: cost_table raises ValueError as the formulas do.
+OUT_OF_RANGE_INPUT = (3, 8, 8)
+OUT_OF_RANGE_LAYERS = [
+    ({"type": "conv", "out_channels": 4, "kernel": 0}, "a kernel of 0"),
+    ({"type": "conv", "out_channels": 4, "kernel": 9}, "a kernel larger than the 8x8 input"),
+]
 
 
 def _check_unknown_layer_type(fn) -> None:
@@ -1018,11 +1063,78 @@ def _check_unknown_layer_type(fn) -> None:
         f"skipped")
 
 
+def _check_layers_out_of_range(fn) -> None:
+    for layer, what in OUT_OF_RANGE_LAYERS:
+        outcome, payload = call(_catching(fn, "cost_table"), OUT_OF_RANGE_INPUT,
+                                [dict(layer)], timeout=TIMEOUT)
+        if outcome == "raised" and isinstance(payload, ValueError):
+            continue
+        answer = (f"raised {type(payload).__name__}" if outcome == "raised"
+                  else "returned a table")
+        raise AssertionError(
+            f"cost_table({OUT_OF_RANGE_INPUT!r}, [{layer!r}]) {answer}; a layer out of range "
+            f"({what}) must raise ValueError, as conv_output_size does, not get a row")
+
+
+# Runs in the student's process when the checks reach it through a sandbox (where the
+# layers the grader sends are copies, so a change to them would never show here).
+_LAYERS_AFTER = "__cnnlab_layers_after__"
+_LAYERS_AFTER_SOURCE = (
+    f"def {_LAYERS_AFTER}(input_shape, layers, _env=globals()):\n"
+    "    try:\n"
+    "        _env['cost_table'](input_shape, layers)\n"
+    "    except Exception:\n"
+    "        pass\n"
+    "    return layers\n")
+
+
+def _layers_after_call(env, fn, input_shape, layers: list):
+    """The `layers` handed to the student's cost_table, as they are after the call."""
+    if hasattr(env, "run_in_sandbox"):
+        env.run_in_sandbox(_LAYERS_AFTER_SOURCE, timeout=10)
+        return call(student_function(env, _LAYERS_AFTER), input_shape, copy.deepcopy(layers),
+                    timeout=TIMEOUT)
+    given = copy.deepcopy(layers)
+    call(_catching(fn, "cost_table"), input_shape, given, timeout=TIMEOUT)
+    return given
+
+
+def _changed_layer(after, layers: list) -> int | None:
+    """The 1-based index of the first layer that is not as it was given (0: the list itself
+    changed), or None. Student values are read with dict's own methods, compared as plain."""
+    if type(after) is not list or len(after) != len(layers):
+        return 0
+    for i, (got, want) in enumerate(zip(after, layers), 1):
+        if type(got) is not dict or len(got) != len(want):
+            return i
+        for key, value in want.items():
+            now = _plain(dict.get(got, key)) if dict.__contains__(got, key) else _OPAQUE
+            if now is _OPAQUE or type(now) is not type(value) or now != value:
+                return i
+    return None
+
+
+def _check_layers_unchanged(env, fn) -> None:
+    after = _layers_after_call(env, fn, WHOLE_KB_INPUT, WHOLE_KB_LAYERS)
+    changed = _changed_layer(after, WHOLE_KB_LAYERS)
+    if changed is None:
+        return
+    which = "the list of layers" if changed == 0 else \
+        f"layer {changed} ({WHOLE_KB_LAYERS[changed - 1]!r})"
+    raise AssertionError(
+        f"cost_table({WHOLE_KB_INPUT!r}, layers) changed {which} in place; it must not change "
+        f"its arguments: read a missing key with layer.get('stride', 1), never write defaults "
+        f"or names into the caller's dicts (use a copy if you must)")
+
+
 def check_cost_table_random(env):
     fn = student_function(env, "cost_table")
     _check_table(env, IMPLICIT_FLATTEN_INPUT, IMPLICIT_FLATTEN_LAYERS,
                  f"cost_table on a net whose fc follows a pool directly, with no flatten layer "
-                 f"(input {IMPLICIT_FLATTEN_INPUT})")
+                 f"(input {IMPLICIT_FLATTEN_INPUT})", strict_kb=True)
+    _check_table(env, WHOLE_KB_INPUT, WHOLE_KB_LAYERS,
+                 f"cost_table on a net whose outputs are whole KB (input {WHOLE_KB_INPUT})",
+                 strict_kb=True)
     _check_unknown_layer_type(fn)
     failures: list[str] = []
     stopped: list[AssertionError] = []
@@ -1058,6 +1170,9 @@ def check_cost_table_random(env):
         raise AssertionError(str(stopped[0])) from None
     if failures:
         raise AssertionError(failures[-1]) from None
+    # After the values, so that a formula mistake is named before a missing range check.
+    _check_layers_out_of_range(fn)
+    _check_layers_unchanged(env, fn)
 
 
 # ---------------------------------------------------------------------------------------

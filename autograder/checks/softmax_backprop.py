@@ -20,6 +20,7 @@ class within 50 of the row's maximum. A max shift is then enough, log(probabilit
 """
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from hypothesis import Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from autograder.checks.common import grading_settings
+from autograder.records import NOTES_LOG
 from autograder.checks.torch_utils import pick_device, plain_tensor, run_probe
 from solutions import softmax_backprop as reference
 
@@ -66,14 +68,20 @@ def hypothesis_check(strategy, max_examples: int):
 # --- calling the student ----------------------------------------------------------------------
 
 def student_call(env, name: str, *args, timeout: float | None = None,
-                 may_change: tuple[str, ...] = (), **kwargs):
+                 may_change: tuple[str, ...] = (), devices: list | None = None, **kwargs):
     """The student's `name(*args, **kwargs)`, called where the student's code runs. Autograd
     fails the call; so does changing an argument in place (compared there, where the
-    student's code sees the caller's tensors), except the arguments named in `may_change`."""
+    student's code sees the caller's tensors), except the arguments named in `may_change`.
+    With `devices` (a list), the student's two_layer_forward_backward is watched during the
+    call, and the devices of the tensors it is handed are added to the list."""
     counter = getattr(env, "autograd_calls", None)  # a sandbox counts backward()/grad() itself
     if callable(counter):
         counter()
-    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout or CALL_TIMEOUT)
+    spy = "two_layer_forward_backward" if devices is not None else None
+    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout or CALL_TIMEOUT,
+                      spy)
+    if devices is not None:
+        devices += reply.get("devices") or []
     if not reply.get("autograd") and callable(counter) and counter():
         reply["autograd"] = "backward() or torch.autograd.grad"
     if reply.get("autograd"):
@@ -330,9 +338,12 @@ def check_two_layer_scores(env):
                                  f"C={c}{hint}; the net is affine - ReLU - affine")
 
 
+OMITTED = object()  # an argument the call leaves to its default
+
+
 def _loss_and_grads(env, params, X, y, reg):
-    result = student_call(env, "two_layer_forward_backward", copy_params(params), X.clone(),
-                          y.clone(), reg)
+    args = (copy_params(params), X.clone(), y.clone()) + (() if reg is OMITTED else (reg,))
+    result = student_call(env, "two_layer_forward_backward", *args)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise AssertionError("with labels y, `two_layer_forward_backward` must return a pair "
                              "(loss, grads)")
@@ -364,6 +375,14 @@ def check_two_layer_loss(env):
         elif n > 1 and abs(got - (data_loss * n + reg * sumsq)) < 1e-7:
             hint = ": the data loss must be the mean over the N examples, not the sum"
         raise AssertionError(f"the loss is wrong for N={n}, D={d}, H={h}, C={c}, reg={reg}{hint}")
+    # reg's default: a call without it is a call with reg=0.0
+    n, d, h, c, _, seed = TWO_LAYER_CASES[3]
+    params, X, y = _two_layer_inputs(n, d, h, c, seed)
+    loss, _ = _loss_and_grads(env, params, X, y, OMITTED)
+    if not close(loss, autograd_two_layer(params, X, y, 0.0)[1]):
+        raise AssertionError("two_layer_forward_backward(params, X, y), called without reg, "
+                             "returns another loss than with reg=0.0: reg defaults to 0.0 (no "
+                             "L2 term unless reg is given)")
 
 
 def check_two_layer_grads(env):
@@ -418,12 +437,14 @@ def initial_params(device: str) -> dict:
 
 
 def _train(env, params, data, learning_rate, reg, num_iters, batch_size, seed=0,
-           timeout=60.0) -> tuple[list[float], float]:
+           timeout=60.0, devices: list | None = None) -> tuple[list[float], float]:
+    """`seed`: OMITTED leaves it to the default; `devices`: see student_call."""
     X, y, X_val, y_val = data
+    seeded = {} if seed is OMITTED else {"seed": seed}
     try:
         result = student_call(env, "train_two_layer", copy_params(params), X, y, X_val, y_val,
-                              learning_rate, reg, num_iters, batch_size, seed=seed,
-                              timeout=timeout, may_change=("params",))
+                              learning_rate, reg, num_iters, batch_size, **seeded,
+                              timeout=timeout, may_change=("params",), devices=devices)
     except AssertionError as err:
         if not str(err).startswith("`train_two_layer` raised"):
             raise
@@ -575,11 +596,29 @@ def _own_loss_range(env, params, X, y, reg: float, batch_size: int):
     return min(ends), max(ends)
 
 
+def _check_device(device: str, X, seen: list) -> None:
+    """train_two_layer runs on X's device: the tensors its two_layer_forward_backward is
+    handed stay there. Only a grader with a GPU can tell; on the CPU this is a note."""
+    if device == "cpu":
+        logging.getLogger(NOTES_LOG).info(
+            "train_two_layer: X was on the CPU, the only device here, so whether training "
+            "runs on X's device was not checked (it is, where the grader has a GPU)")
+        return
+    elsewhere = sorted(set(seen) - {str(X.device)})
+    if elsewhere:
+        raise AssertionError(
+            f"`train_two_layer` must run on the device of X ({X.device}), but it called "
+            f"two_layer_forward_backward with tensors on {elsewhere[0]}: keep params, the "
+            "minibatches and the generator on X.device (torch.Generator(device=X.device))")
+
+
 def check_train_two_layer_contract(env):
     device = pick_device()
     data = [t[:200] for t in digits(device)]
     params = initial_params(device)
-    _train(env, params, data, LEARNING_RATE, REG, 7, 16)
+    seen: list = []
+    _train(env, params, data, LEARNING_RATE, REG, 7, 16, devices=seen)
+    _check_device(device, data[0], seen)
     # With learning_rate=0 nothing moves: the accuracy is the initial parameters', which we
     # compute ourselves, and every loss is a minibatch mean of the initial per-example losses
     # (or, where the student's own two_layer_forward_backward computes them otherwise, what
@@ -829,6 +868,13 @@ def check_train_two_layer_minibatches(env):
             "two calls that differ only in `seed` (0 and 1) drew the same minibatches: draw "
             "them at random from a torch.Generator seeded with `seed` (on X's device), not "
             "with a fixed seed nor in a fixed order")
+    # seed's default. A loop that is not reproducible at all is check_..._accuracy's to tell.
+    if _train(env, params, data, 0.0, ONE_REG, ONE_ITERS, 1, seed=0)[0] != history:
+        return
+    if _train(env, params, data, 0.0, ONE_REG, ONE_ITERS, 1, seed=OMITTED)[0] != history:
+        raise AssertionError(
+            "a call without `seed` drew other minibatches than a call with seed=0: seed "
+            "defaults to 0")
 
 
 QUESTIONS = {

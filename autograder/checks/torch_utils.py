@@ -172,6 +172,9 @@ def structure(model: nn.Module) -> dict:
         "dropout": [(name, float(m.p)) for name, m in model.named_modules()
                     if isinstance(m, nn.Dropout)],
         "conv_strides": strides,
+        # the submodules' own names: a part without parameters (a pool, a ReLU) is not in
+        # the state_dict, but the contract names it all the same
+        "children": [name for name, _ in model.named_children()],
         # eps and momentum change what BatchNorm computes (eval outputs, the running
         # statistics a training step leaves) without changing any shape
         "batchnorm": [(name, float(m.eps), None if m.momentum is None else float(m.momentum))
@@ -535,23 +538,50 @@ def changed_arguments(saved: list) -> list[str]:
     return changed
 
 
+@contextmanager
+def spying(env, name: str | None, devices: set):
+    """For the body, the namespace's function `name` replaced by a wrapper that notes the
+    devices of the tensors it is handed (in dicts too), so that a call of another student
+    function that calls it by its global name shows where that work runs. Restored on exit;
+    a name that is not a function there, or a namespace that cannot be written, is left."""
+    original = env.get(name) if name and hasattr(env, "get") else None
+    if not callable(original) or not hasattr(env, "__setitem__"):
+        yield
+        return
+
+    def spy(*args, **kwargs):
+        for value in list(args) + list(kwargs.values()):
+            for t in (value.values() if type(value) is dict else (value,)):
+                if isinstance(t, torch.Tensor):
+                    devices.add(str(torch.Tensor.__getattribute__(t, "device")))
+        return original(*args, **kwargs)
+    env[name] = spy
+    try:
+        yield
+    finally:
+        env[name] = original
+
+
 def probe_call(env, name: str, args: list, kwargs: dict | None = None,
-               timeout: float = 10.0) -> dict:
+               timeout: float = 10.0, spy: str | None = None) -> dict:
     """Call the student's `name` with autograd watched. Returns {"value": result} or
-    {"error": feedback}, "autograd": what was used (None if nothing), and "mutated": the
-    arguments the call changed in place (`scores`, `params['W1']`)."""
+    {"error": feedback}, "autograd": what was used (None if nothing), "mutated": the
+    arguments the call changed in place (`scores`, `params['W1']`) and, with `spy` (another
+    function of the namespace), "devices": those of the tensors that function was handed."""
     fn = env.get(name) if hasattr(env, "get") else None
     if not callable(fn):
         raise AssertionError(f"`{name}` is not defined as a function: run its cell first")
     kwargs = kwargs or {}
     saved = snapshot_arguments(fn, args, kwargs)
     used: list = []
+    devices: set = set()
     reply: dict = {}
     try:
-        with watch_autograd(used):
+        with watch_autograd(used), spying(env, spy, devices):
             reply["value"] = attempt(f"`{name}`", lambda: fn(*args, **kwargs), timeout)
     except AssertionError as err:
         reply["error"] = str(err)
+    reply["devices"] = sorted(devices)
     if "value" in reply and _needs_grad(reply["value"]):
         used.append("returned tensors that carry an autograd graph")
     reply["autograd"] = used[0] if used else None
