@@ -442,6 +442,7 @@ SOURCE_MUTANTS += [
         "X[batch]), y[batch]) + reg * ((leaves['W1'] ** 2).sum() + (leaves['W2'] ** 2)"
         ".sum())\n"
         "        grads = dict(zip(leaves, torch.autograd.grad(loss, list(leaves.values()))))\n"
+        "        loss = loss.detach()\n"
         "        for name in params:")),
     _m(SOFT, "train_global_rng", "train_two_layer draws its minibatches from torch's global "
        "random state, not from a generator seeded with seed",

@@ -5,24 +5,24 @@ broken, and the catalogued mutants that break it (issue 17: every promise is a c
 A promise is covered when
 - `checks` names at least one check of autograder/checks/<assignment>.py (a function in
   its QUESTIONS) that fails on an implementation breaking this promise and keeping every
-  other one; for cnn_costs, tests/test_promises.py runs one such breaker per promise
-  against the checks, and the failing checks must be exactly the ones listed here; for the
-  torch assignments (minutes a mutant, too slow for the suite) the list is the checks that
-  fail on the listed mutants and on a hand-made breaker, read from the checks' code and
-  confirmed by running them once;
-- and `mutants` names at least one mutant (an id of mistakes.CATALOGUE or of
-  mutants.SOURCE_MUTANTS) whose mistake *is* a breach of this promise, so that
-  `cnnlab mutants` proves the check does catch it. A mutant that breaks a promise only on
-  the side is not listed: the formula mistakes of mistakes.CATALOGUE check no arguments at
-  all (so each also breaks its function's ranges), and a mutant in one place breaks the
-  totals downstream (a Bottleneck with expansion 2 changes ResNet-50's parameter count);
-  the catch of such a mutant proves the other promise's check, not this one's;
-- or `lenient` says why the promise is deliberately not enforced.
+  other one; for cnn_costs, tests/test_promises.py runs this module's breaker of each
+  promise (BREAKERS, below) against the checks, and the failing checks must be exactly the
+  ones listed here; for the torch assignments the list is the checks that fail on the
+  listed mutants and on a hand-made breaker, read from the checks' code and confirmed by
+  running them;
+- and `mutants` names at least one mutant (an id of mistakes.CATALOGUE, of
+  mutants.SOURCE_MUTANTS or of mutants.REPLACEMENT_MUTANTS; SELF stands for the promise's
+  own breaker, catalogued under the promise's id) whose mistake *is* a breach of this
+  promise, so that `cnnlab mutants` proves the check does catch it. A mutant that breaks a
+  promise only on the side is not listed: the formula mistakes of mistakes.CATALOGUE check
+  no arguments at all (so each also breaks its function's ranges), and a mutant in one
+  place breaks the totals downstream (a Bottleneck with expansion 2 changes ResNet-50's
+  parameter count); the catch of such a mutant proves the other promise's check, not this
+  one's;
+- or `lenient` says why the promise is deliberately not enforced (and docs/contract_notes.md,
+  "Promises and leniencies", has its line).
 
-Anything else is a gap: tests/test_promises.py lists each as an expected failure, so that
-filling one in this table without taking it off that list turns the suite red, and so does
-(for cnn_costs, whose breakers the suite runs) a check that starts to catch a breach this
-table says nothing catches.
+Anything else is a gap, and tests/test_promises.py fails on it.
 
 A range promise is about the first value past the range ("just outside": stride 0, padding
 -1, a kernel one larger than the padded input), broken alone: the implementation forgets

@@ -239,7 +239,9 @@ def _type_problem(name: str, value, kind: str) -> str:
     """Why a returned value of the wrong type is wrong, and what to return instead."""
     tname = _type_name(value)
     # _show names the type of a value it will not show; name it for one it shows.
-    described = _show(value) if _plain(value) is _OPAQUE else f"{_show(value)}, a {tname}"
+    article = "an" if tname[:1] in "aeiou" else "a"
+    described = (_show(value) if _plain(value) is _OPAQUE
+                 else f"{_show(value)}, {article} {tname}")
     if tname.startswith("numpy."):
         wanted = "float(x)" if kind == "kb" else "int(x)"
         return f"returned {tname}; return a Python {wanted[:-3]} (e.g. {wanted})"
@@ -862,7 +864,7 @@ def _cell_problem(column: str, value, expected, strict_kb: bool = True) -> str |
             whole = (f" ({_show(value)}); memory_kb is a float even where the KB are whole "
                      f"(the contract: every result is an int except memory_kb)"
                      if type(value) is int else "")
-            return f"is a {_type_name(value)}{whole}; use a Python float"
+            return f"is {'an' if whole else 'a'} {_type_name(value)}{whole}; use a Python float"
         return None if _accepted(value, expected, "kb", allow_int=not strict_kb) else ""
     if not exact_int(value):
         return f"is {_show(value)}, a {_type_name(value)}; counts must be Python ints"
