@@ -543,11 +543,21 @@ MEASURE = """<script>
 </script>"""
 
 
+def _unbounded_address_space() -> None:
+    # `cnnlab grade` run in this test process (-j 1) caps its address space
+    # (grade.bound_grader_memory); chromium reserves far more than it uses and dies silently
+    # under that cap, so its child lifts the soft limit back to the hard one.
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
 def _browser(args: list[str], page: Path, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
          "--no-first-run", f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr",
-         "--v=0", *args, page.as_uri()], capture_output=True, text=True, timeout=120)
+         "--v=0", *args, page.as_uri()], capture_output=True, text=True, timeout=120,
+        preexec_fn=_unbounded_address_space)
 
 
 def _measure(page: Path, width: int, tmp: Path) -> dict:
