@@ -421,10 +421,18 @@ class Gradebook:
             raise _refuse(p, "not a cnnlab gradebook (not an SQLite database)")
 
     def _check_schema(self) -> None:
-        app = self.db.execute("PRAGMA application_id").fetchone()[0]
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        # One read transaction, so the three reads see one state: read apart, a run that
+        # finds the id still 0 and then the tables another run has just created would take
+        # a gradebook being made for another program's database.
+        self.db.execute("BEGIN")
+        try:
+            app = self.db.execute("PRAGMA application_id").fetchone()[0]
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%'")}
+        finally:
+            self.db.execute("COMMIT")
         if app != APPLICATION_ID and (app != 0 or tables):
             owner = f"application_id {app:#x}" if app else "tables " + ", ".join(sorted(tables))
             raise _refuse(self.path, f"an SQLite database of another program ({owner}), not "
