@@ -412,6 +412,29 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         return self._request("call", (Ref(self._id), list(args), dict(kwargs)))
 
+    def _call_many(self, calls: list, per_call: float, budget: float) -> list[tuple]:
+        """This object called on each (args, kwargs) of `calls`, in one round trip:
+        [("returned", value) | ("raised", exception) | ("timeout", None) |
+        ("refused", message)], in order (common.call_many)."""
+        replies = self._request("call_many", (Ref(self._id), [(list(a), dict(k)) for a, k in calls],
+                                              per_call, budget),
+                                timeout=budget + per_call + 1)
+        if type(replies) is not list or len(replies) > len(calls):
+            raise SandboxLost("your notebook's process sent back something unreadable")
+        outcomes = []
+        for reply in replies:
+            if type(reply) is not dict:
+                raise SandboxLost("your notebook's process sent back something unreadable")
+            if reply.get("__timeout__"):
+                outcomes.append(("timeout", None))
+            elif "__refused__" in reply:
+                outcomes.append(("refused", str(reply["__refused__"])))
+            elif "__error__" in reply:
+                outcomes.append(("raised", _as_exception(reply)))
+            else:
+                outcomes.append(("returned", reply.get("value")))
+        return outcomes
+
     def __getattr__(self, name):
         if name.startswith("__") and name not in ("__name__", "__qualname__", "__doc__"):
             raise AttributeError(name)

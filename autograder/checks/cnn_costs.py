@@ -63,13 +63,14 @@ from hypothesis import Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from autograder import mistakes, strategies
-from autograder.checks.common import (StudentTimeout, call, exact_int, grading_settings,
-                                      student_function)
+from autograder.checks.common import (StudentTimeout, call, call_many, exact_int,
+                                      grading_settings, student_function, timeout_message)
 from solutions import cnn_costs as reference
 
 TIMEOUT = 2.0          # seconds per student call: these formulas take microseconds
 SHRINK_BUDGET = 3.0    # seconds a check may spend looking for a smaller failing example
 CHECK_BUDGET = 30.0    # seconds of student calls per check before it gives up as too slow
+BATCH_BUDGET = 5.0     # seconds for one batch of fuzzed calls; past it, one call at a time
 
 # Lecture hints for a wrong answer that no catalogued mistake explains. No results in them.
 HINTS = {
@@ -367,8 +368,50 @@ class _Probe:
             raise AssertionError(self.feedback(prefer_last=False))
 
     def fuzz(self, method: Callable, strategy, max_examples: int) -> None:
-        """Hypothesis-drawn cases against the reference. Hypothesis shrinks a failure to a
-        small example; only this module's feedback for it reaches the student."""
+        """Hypothesis-drawn cases against the reference. A function whose every answer is
+        right costs one batch of calls: the examples a passing run draws are drawn once per
+        process (`_drawn_examples`) and asked in one round trip. Any other outcome and
+        Hypothesis runs as it would without the batch, finding and shrinking the failure
+        (the same calls, the same feedback); only this module's feedback reaches the
+        student."""
+        asked = len(self.observations)
+        spent = time.monotonic()
+        if self._all_right(method, _drawn_examples(self, method, strategy, max_examples)):
+            return
+        del self.observations[asked:]
+        self.started += time.monotonic() - spent  # the batch costs the search no budget
+        self._search(method, strategy, max_examples)
+
+    def _all_right(self, method: Callable, cases: list) -> bool:
+        """Whether the student's function answers every case right, asked in one batch.
+        A call past its time after right answers only is the failure the search would
+        meet at the same call: it is reported as the search would report it."""
+        calls = [(case[0], case[1]) for case in cases]
+        outcomes = call_many(self.fn, calls, timeout=TIMEOUT, budget=BATCH_BUDGET)
+        for case, (outcome, answer) in zip(cases, outcomes):
+            args, kwargs = case[0], case[1]
+            if outcome == "timeout":
+                # The name `call` gives: the error checks call through _catching.
+                name = (self.name if method is _Probe.error
+                        else getattr(self.fn, "__name__", "your function"))
+                raise AssertionError(timeout_message(f"`{name}`", TIMEOUT))
+            if method is _Probe.value:
+                if outcome != "returned" or not _accepted(answer, self.ref(*args, **kwargs),
+                                                          self.kind):
+                    return False
+                self.observations.append((self.full_args(args, kwargs), _plain(answer)))
+            elif method is _Probe.error:
+                names = case[2] if len(case) > 2 else ()
+                if outcome != "raised" or not isinstance(answer, ValueError) \
+                        or (names and not _names_argument(str(answer), names)):
+                    return False
+            else:
+                return False
+        return len(outcomes) == len(cases)
+
+    def _search(self, method: Callable, strategy, max_examples: int) -> None:
+        """Hypothesis's search, each example one call. (The source of `run` seeds the
+        derandomized search: edit it and every check draws other examples.)"""
         stopped: list[AssertionError] = []
 
         @settings(grading_settings(max_examples), verbosity=Verbosity.quiet,
@@ -473,6 +516,24 @@ class _Probe:
                 others = [m for m, _, o in groups[0] if o == own and m is not mistake]
                 return mistake, own, shown[-1] if prefer_last else shown[0], others
         return None
+
+
+_DRAWN: dict[tuple, list] = {}
+
+
+def _drawn_examples(probe: _Probe, method: Callable, strategy, max_examples: int) -> list:
+    """The cases Hypothesis draws for a run in which every answer is right (derandomized:
+    the same on every run), drawn once per process, by the same search with an answer
+    that is always right."""
+    key = (probe.name, method.__name__, max_examples, repr(strategy))
+    if key not in _DRAWN:
+        drawn: list = []
+        recorder = _Probe.__new__(_Probe)
+        recorder.name, recorder.failures, recorder.observations = probe.name, [], []
+        recorder.started = time.monotonic()
+        recorder._search(lambda _, *case: drawn.append(case) or True, strategy, max_examples)
+        _DRAWN[key] = drawn
+    return copy.deepcopy(_DRAWN[key])
 
 
 def _case(*args, **kwargs):
