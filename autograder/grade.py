@@ -416,39 +416,33 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
                assignment: str | None = None, *, jobs: int = 1,
                timeout: float = DEFAULT_TIMEOUT_S, memory_bytes: int = DEFAULT_MEMORY_BYTES,
                on_result: Callable[[dict], None] | None = None,
-               engine: str, strict: bool = False) -> list[dict]:
+               engine: str, strict: bool = False, scheduler: str | None = None) -> list[dict]:
     """Grade submissions `jobs` at a time; `on_result` sees each result as soon as it is done.
     Returns the results in the order of `submissions`.
 
     engine "sandbox": autograder/runner.py (the guarded grader; checks run in worker
-    processes, whose main thread their time limits need); engine "otter": `otter run` with
-    the zip in `build_dir`."""
+    processes, whose main thread their time limits need), on this machine
+    (autograder.executors.LocalPool) or, with `scheduler` (a Dask scheduler's address), on
+    that cluster's workers (DaskExecutor; raises executors.ClusterError when it cannot be
+    reached); engine "otter": `otter run` with the zip in `build_dir`."""
     if engine not in ("sandbox", "otter"):
         raise ValueError(f"unknown engine {engine!r}: sandbox or otter")
+    if scheduler and (engine != "sandbox" or jobs != 1):
+        raise ValueError("a scheduler grades with the sandbox engine, and its workers decide "
+                         "the parallelism (jobs=1)")
     submissions = list(submissions)
     results: list[dict | None] = [None] * len(submissions)
     if engine == "sandbox":
-        kwargs = dict(timeout=timeout, memory_bytes=memory_bytes, strict=strict)
-        if jobs <= 1:
-            for i, s in enumerate(submissions):
-                results[i] = grade_sandboxed(Path(s), assignment, **kwargs)
-                if on_result:
-                    on_result(results[i])
-            return results  # type: ignore[return-value]
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs, initializer=bound_grader_memory,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(grade_sandboxed, Path(s), assignment, **kwargs): i
-                       for i, s in enumerate(submissions)}
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as err:  # noqa: BLE001 - a worker died: say so, go on
-                    s = submissions[futures[future]]
-                    result = failed_result(str(s), assignment, {}, f"grading failed: {err}", 0)
-                results[futures[future]] = result
+        if not submissions:
+            return []
+        from autograder import executors
+        executor = (executors.DaskExecutor(scheduler) if scheduler
+                    else executors.LocalPool(jobs))
+        with executor:
+            for i, result in executor.grade_unordered(
+                    [str(s) for s in submissions], assignment, timeout=timeout,
+                    memory_bytes=memory_bytes, strict=strict):
+                results[i] = result
                 if on_result:
                     on_result(result)
         return results  # type: ignore[return-value]

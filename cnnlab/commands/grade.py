@@ -32,7 +32,9 @@ def register(subparsers) -> None:
                     "reason, and the exit status is then 1 (2 for a bad command line)."
                     "\n\nexample: cnnlab grade submissions/*.ipynb -j 2 --csv grades.csv"
                     "\nexample: cnnlab grade submissions/*.ipynb --db gradebook.sqlite  "
-                    "(again later: only new or changed notebooks are graded)",
+                    "(again later: only new or changed notebooks are graded)"
+                    "\nexample: cnnlab grade submissions/*.ipynb --scheduler tcp://HOST:8786  "
+                    "(on a Dask cluster's workers)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebooks (.ipynb)")
@@ -46,6 +48,10 @@ def register(subparsers) -> None:
                              f"stale)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="submissions graded at once (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the workers of a Dask cluster, e.g. tcp://HOST:8786 "
+                             "(sandbox engine only; its workers decide how many at once; "
+                             "README, 'Grading on a cluster')")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
                         help=f"wall-clock seconds per submission (default {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--memory", type=float, default=DEFAULT_MEMORY_BYTES / 1024**3,
@@ -165,12 +171,20 @@ def run(args) -> int:
         from cnnlab.paths import output_file
         output_file(args.csv, "--csv")
 
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise UserError("--scheduler: give the Dask scheduler's address, tcp://HOST:8786")
+    if args.scheduler and args.engine != "sandbox":
+        raise UserError("--scheduler needs the sandbox engine (--engine otter grades on this "
+                        "machine only)")
+    if args.scheduler and args.jobs != 1:
+        raise UserError(f"-j {args.jobs} with --scheduler: the cluster's workers decide the "
+                        "parallelism (their --nthreads)")
     if args.build and args.engine == "sandbox":
         raise UserError("--build is only used with --engine otter (the default sandbox engine "
                         "needs no build and grades the same)")
     if args.strict and args.engine != "sandbox":
         raise UserError("--strict needs the sandbox engine: otter runs student code unguarded")
-    if args.strict:
+    if args.strict and not args.scheduler:  # on a cluster each worker's grader refuses
         from autograder import doctor, lockdown
         missing = doctor.missing_layers(doctor.sandbox_report())
         if missing:
@@ -265,14 +279,18 @@ def run(args) -> int:
 
     for result in stored:
         on_result(result)
-    if args.engine == "sandbox" and args.jobs == 1 and todo:
-        grade.bound_grader_memory()  # -j N: each worker bounds itself
+    if args.engine == "sandbox" and args.jobs == 1 and todo and not args.scheduler:
+        grade.bound_grader_memory()  # -j N: each worker bounds itself; so does a Dask worker
+    from autograder.executors import ClusterError
     try:
         grade.grade_many(todo, build_dir, args.assignment, jobs=args.jobs,
                          timeout=args.timeout, memory_bytes=int(args.memory * 1024**3),
-                         on_result=on_graded, engine=args.engine, strict=args.strict)
+                         on_result=on_graded, engine=args.engine, strict=args.strict,
+                         scheduler=args.scheduler)
     except _gradebook_error() as err:
         raise UserError(f"--db {err}") from None
+    except ClusterError as err:
+        raise UserError(str(err)) from None
     finally:
         bar.close()
         if csv_file:
