@@ -50,8 +50,9 @@ OPS = {
     "get": "a global of the notebook: name; value, or {'__missing__': True}",
     "call": "call an object: (Ref, args, kwargs); Refs inside args are resolved",
     "call_many": "call an object on many arguments: (Ref, [(args, kwargs)], seconds per "
-                 "call, seconds before the last call starts); value a list of replies, one "
-                 "per call made, the last a __timeout__ where a call ran past its time",
+                 "call, seconds before the last call starts, names of builtin exceptions "
+                 "that end the batch); value a list of replies, one per call made, the "
+                 "last a __timeout__ where a call ran past its time",
     "getattr": "an attribute: (id, name)",
     "iter": "iter(obj): id; a handle",
     "next": "next(iterator): id; a value or __stop__",

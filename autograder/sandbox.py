@@ -322,6 +322,48 @@ class Sandbox:
             return type(value)(self._wrap(v) for v in value)
         return value
 
+    def call_many(self, target: int, calls: list, per_call: float, budget: float,
+                  stop_on: list[str]) -> list[tuple]:
+        """The object `target` called on each (args, kwargs) of `calls`, asked in one
+        request and answered one reply per call as each returns:
+        [("returned", value) | ("raised", exception) | ("timeout", None)], in order. A call
+        that ends the process, or sends nothing in its time, is the last outcome, as it
+        would be asked alone: a SandboxLost raised, or a timeout (and the sandbox ended)."""
+        if not self.alive:
+            raise SandboxLost("your notebook's process had already ended")
+        batch = [(list(a), dict(k)) for a, k in calls]
+        try:
+            self._send.send_bytes(pickle.dumps(
+                ("call_many", (Ref(target), batch, per_call, budget, list(stop_on))),
+                protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            self._lost()
+        outcomes: list[tuple] = []
+        late = "your code did not answer in time"
+        while len(outcomes) <= len(calls):
+            try:
+                reply = self._reply(per_call + LIMITS.encode_s + 1, late)
+            except SandboxLost as err:
+                outcomes.append(("timeout", None) if str(err) == late else ("raised", err))
+                break
+            if type(reply) is not dict:
+                self.kill()
+                raise SandboxLost("your notebook's process sent back something unreadable")
+            if reply.get("__stop__"):
+                break
+            if reply.get("__timeout__"):
+                outcomes.append(("timeout", None))
+            elif "__refused__" in reply:
+                outcomes.append(("raised", StudentCodeError(str(reply["__refused__"]))))
+            elif "__error__" in reply:
+                outcomes.append(("raised", _as_exception(reply)))
+            else:
+                outcomes.append(("returned", self._wrap(reply.get("value"))))
+        if len(outcomes) > len(calls):
+            self.kill()
+            raise SandboxLost("your notebook's process sent back something unreadable")
+        return outcomes
+
     # -- conveniences ------------------------------------------------------------------
     def exec_cell(self, source: str, timeout: float) -> None:
         self.request("exec", (source, timeout), timeout=timeout + 10)
@@ -375,7 +417,7 @@ class RemoteObject:
     int subclass. Calls, attributes and iteration become requests; comparing it or taking
     its truth value is refused, because only plain data is trusted."""
 
-    __slots__ = ("_sandbox", "_id", "_mro", "_generation")
+    __slots__ = ("_sandbox", "_id", "_mro", "_generation", "_name")
 
     def __init__(self, sandbox: Sandbox, hid: int, mro: list):
         object.__setattr__(self, "_sandbox", sandbox)
@@ -412,32 +454,25 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         return self._request("call", (Ref(self._id), list(args), dict(kwargs)))
 
-    def _call_many(self, calls: list, per_call: float, budget: float) -> list[tuple]:
-        """This object called on each (args, kwargs) of `calls`, in one round trip:
-        [("returned", value) | ("raised", exception) | ("timeout", None) |
-        ("refused", message)], in order (common.call_many)."""
-        replies = self._request("call_many", (Ref(self._id), [(list(a), dict(k)) for a, k in calls],
-                                              per_call, budget),
-                                timeout=budget + per_call + 1)
-        if type(replies) is not list or len(replies) > len(calls):
-            raise SandboxLost("your notebook's process sent back something unreadable")
-        outcomes = []
-        for reply in replies:
-            if type(reply) is not dict:
-                raise SandboxLost("your notebook's process sent back something unreadable")
-            if reply.get("__timeout__"):
-                outcomes.append(("timeout", None))
-            elif "__refused__" in reply:
-                outcomes.append(("refused", str(reply["__refused__"])))
-            elif "__error__" in reply:
-                outcomes.append(("raised", _as_exception(reply)))
-            else:
-                outcomes.append(("returned", reply.get("value")))
-        return outcomes
+    def _call_many(self, calls: list, per_call: float, budget: float,
+                   stop_on: list[str]) -> list[tuple]:
+        """This object called on each (args, kwargs) of `calls` (common.call_many)."""
+        if self._generation != self._sandbox.generation or not self._sandbox.alive:
+            raise SandboxLost("an earlier call ended your notebook's process; "
+                              "this object is gone")
+        return self._sandbox.call_many(self._id, calls, per_call, budget, stop_on)
 
     def __getattr__(self, name):
         if name.startswith("__") and name not in ("__name__", "__qualname__", "__doc__"):
             raise AttributeError(name)
+        if name == "__name__":
+            # Asked before every call, for the feedback: one round trip per object.
+            try:
+                return object.__getattribute__(self, "_name")
+            except AttributeError:
+                value = self._request("getattr", (self._id, name))
+                object.__setattr__(self, "_name", value)
+                return value
         return self._request("getattr", (self._id, name))
 
     def __setattr__(self, name, value):

@@ -95,8 +95,11 @@ def test_the_budget_ends_the_batch(sandbox):
 def test_a_function_that_ends_its_process_loses_the_sandbox(tmp_path):
     with Sandbox(str(tmp_path), [str(p) for p in PRIVATE_DIRS]) as sb:
         sb.exec_cell("import os\ndef g(x):\n    os._exit(3)", 10)
-        with pytest.raises(SandboxLost):
-            call_many(RemoteEnv(sb)["g"], [((1,), {})], timeout=2, budget=5)
+        outcomes = call_many(RemoteEnv(sb)["g"], [((1,), {}), ((2,), {})], timeout=2, budget=5)
+        # The call that ended the process is the last outcome, as it would be alone.
+        assert len(outcomes) == 1 and outcomes[0][0] == "raised"
+        assert isinstance(outcomes[0][1], SandboxLost) and "exit code 3" in str(outcomes[0][1])
+        assert not sb.alive
 
 
 # --- the fuzzed checks of cnn_costs -----------------------------------------------------

@@ -51,6 +51,7 @@ Decisions, made once here:
 """
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import inspect
@@ -64,7 +65,8 @@ from hypothesis import strategies as st
 
 from autograder import mistakes, strategies
 from autograder.checks.common import (StudentTimeout, call, call_many, exact_int,
-                                      grading_settings, student_function, timeout_message)
+                                      grading_settings, student_failure, student_function,
+                                      timeout_message)
 from solutions import cnn_costs as reference
 
 TIMEOUT = 2.0          # seconds per student call: these formulas take microseconds
@@ -301,6 +303,7 @@ class _Probe:
         self.kind = "kb" if name == "memory_kb" else "int"
         self.observations: list[tuple[tuple, object]] = []  # (full args, plain value)
         self.failures: list[tuple] = []  # ("value", args, kwargs, value, full) | ("message", text)
+        self.ahead: collections.deque = collections.deque()  # ((args, kwargs), outcome)
         self.started = time.monotonic()
 
     # -- calling ------------------------------------------------------------------------
@@ -309,9 +312,23 @@ class _Probe:
         bound.apply_defaults()
         return tuple(bound.arguments.values())
 
+    def _ask(self, fn, args: tuple, kwargs: dict):
+        """`call(fn, *args, **kwargs)`: answered from the batch `cases` asked ahead when
+        its next call is this one, else asked now."""
+        if self.ahead and self.ahead[0][0] == (args, kwargs):
+            _, (outcome, answer) = self.ahead.popleft()
+            name = getattr(fn, "__name__", "your function")
+            if outcome == "timeout":
+                raise StudentTimeout(timeout_message(f"`{name}`", TIMEOUT))
+            if outcome == "raised":
+                raise student_failure(name, args, kwargs, answer)
+            return answer
+        self.ahead.clear()
+        return call(fn, *args, timeout=TIMEOUT, **kwargs)
+
     def value(self, args: tuple, kwargs: dict) -> bool:
         """Call with valid arguments; record the answer; whether it is right."""
-        value = call(self.fn, *args, timeout=TIMEOUT, **kwargs)
+        value = self._ask(self.fn, args, kwargs)
         expected = self.ref(*args, **kwargs)  # only now: student code never sees it
         full = self.full_args(args, kwargs)
         self.observations.append((full, _plain(value)))
@@ -323,7 +340,7 @@ class _Probe:
     def error(self, args: tuple, kwargs: dict, names: tuple = ()) -> bool:
         """Call with invalid arguments: it must raise ValueError, whose message names one
         of `names` (when given)."""
-        outcome, payload = call(self._catching(), *args, timeout=TIMEOUT, **kwargs)
+        outcome, payload = self._ask(self._catching(), args, kwargs)
         sig = _signature(self.name, args, kwargs)
         try:
             self.ref(*args, **kwargs)
@@ -355,15 +372,46 @@ class _Probe:
     def _catching(self):
         return _catching(self.fn, self.name)
 
+    def _name_first(self) -> None:
+        """Ask the function's name before a batch, as `call` asks it before each call (a
+        sandbox's object keeps it): a call that ends the process can then be named."""
+        try:
+            getattr(self.fn, "__name__", None)
+        except Exception:  # noqa: BLE001 - `call` meets the same and says so
+            pass
+
+    def _ask_ahead(self, method: Callable, cases: list) -> None:
+        """The calls of `cases` in one batch, ending where one call at a time would end the
+        cases: at any exception for values, at those `_catching` lets through for errors."""
+        self._name_first()
+        calls = [(case[0], case[1]) for case in cases]
+        stop_on = (BaseException,) if method is _Probe.value else (NotImplementedError,
+                                                                    AssertionError)
+        outcomes = call_many(self.fn, calls, timeout=TIMEOUT, budget=BATCH_BUDGET,
+                             stop_on=stop_on)
+        self.ahead = collections.deque()
+        for (args, kwargs), (outcome, answer) in zip(calls, outcomes):
+            if method is _Probe.error and outcome == "returned":
+                answer = ("returned", answer)
+            elif method is _Probe.error and outcome == "raised" \
+                    and not isinstance(answer, (NotImplementedError, AssertionError)):
+                outcome, answer = "returned", ("raised", answer)
+            self.ahead.append(((args, kwargs), (outcome, answer)))
+
     def _stride_zero(self, args: tuple, kwargs: dict) -> bool:
         bound = self.signature.bind(*args, **kwargs)
         return bound.arguments.get("stride") == 0 and type(bound.arguments["stride"]) is int
 
     # -- running cases ------------------------------------------------------------------
     def cases(self, method: Callable, cases: list) -> None:
-        """Pinned cases: run them all (more answers, better diagnosis), then report."""
-        for case in cases:
-            method(self, *case)
+        """Pinned cases: run them all (more answers, better diagnosis), then report. Their
+        calls are asked ahead, in one batch."""
+        self._ask_ahead(method, cases)
+        try:
+            for case in cases:
+                method(self, *case)
+        finally:
+            self.ahead.clear()
         if self.failures:
             raise AssertionError(self.feedback(prefer_last=False))
 
@@ -386,6 +434,7 @@ class _Probe:
         """Whether the student's function answers every case right, asked in one batch.
         A call past its time after right answers only is the failure the search would
         meet at the same call: it is reported as the search would report it."""
+        self._name_first()
         calls = [(case[0], case[1]) for case in cases]
         outcomes = call_many(self.fn, calls, timeout=TIMEOUT, budget=BATCH_BUDGET)
         for case, (outcome, answer) in zip(cases, outcomes):

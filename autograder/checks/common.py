@@ -63,13 +63,16 @@ def call(fn, *args, timeout: float = 10.0, **kwargs):
             return fn(*args, **kwargs)
         except StudentTimeout:
             raise
-        except NotImplementedError:
-            raise AssertionError(f"`{name}` is not implemented yet") from None
         except Exception as err:  # noqa: BLE001 - any student exception is feedback
-            shown = ", ".join([repr(a) for a in args]
-                              + [f"{k}={v!r}" for k, v in kwargs.items()])
-            raise AssertionError(
-                f"`{name}({shown})` raised {type(err).__name__}: {err}") from None
+            raise student_failure(name, args, kwargs, err) from None
+
+
+def student_failure(name: str, args: tuple, kwargs: dict, err: Exception) -> AssertionError:
+    """The feedback `call` gives when the student's `name(*args, **kwargs)` raised `err`."""
+    if isinstance(err, NotImplementedError):
+        return AssertionError(f"`{name}` is not implemented yet")
+    shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+    return AssertionError(f"`{name}({shown})` raised {type(err).__name__}: {err}")
 
 
 def exact_int(value) -> bool:
@@ -77,16 +80,18 @@ def exact_int(value) -> bool:
     return type(value) is int
 
 
-def call_many(fn, calls: list, timeout: float, budget: float) -> list[tuple]:
+def call_many(fn, calls: list, timeout: float, budget: float,
+              stop_on: tuple = ()) -> list[tuple]:
     """`fn(*args, **kwargs)` for each (args, kwargs) of `calls`, in order, as
-    [("returned", value) | ("raised", exception) | ("timeout", None) | ("refused", why)]:
-    the student's exceptions are answers; the first call past `timeout` seconds ends the
-    list with "timeout", and no call starts after `budget` seconds (the list is then
-    shorter than `calls`). A function in a sandbox is called there, in one round trip for
-    all the calls (autograder/protocol.py)."""
+    [("returned", value) | ("raised", exception) | ("timeout", None)]: the student's
+    exceptions are answers. The list ends early after the first call past `timeout`
+    seconds ("timeout"), after the first exception that is an instance of a class in
+    `stop_on` (builtin exception classes; BaseException for any), and where `budget`
+    seconds have passed before a call. A function in a sandbox is called there, in one
+    round trip for all the calls (autograder/protocol.py)."""
     sandbox = sys.modules.get("autograder.sandbox")
     if sandbox is not None and type(fn) is sandbox.RemoteObject:
-        return fn._call_many(calls, timeout, budget)
+        return fn._call_many(calls, timeout, budget, [c.__name__ for c in stop_on])
     outcomes: list[tuple] = []
     deadline = time.monotonic() + budget
     for args, kwargs in calls:
@@ -100,4 +105,6 @@ def call_many(fn, calls: list, timeout: float, budget: float) -> list[tuple]:
             break
         except Exception as err:  # noqa: BLE001 - the student's error is the answer
             outcomes.append(("raised", err))
+            if isinstance(err, stop_on):
+                break
     return outcomes
