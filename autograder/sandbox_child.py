@@ -415,3 +415,78 @@ def main(fd_in: int, fd_out: int) -> None:
         send_bytes = writer.send_bytes
 
     serve(Duplex, setup, {"layers": layers, "missing": missing})
+
+
+# --- the warm parent ------------------------------------------------------------------------
+
+def warm_parent_main(control_fd: int) -> None:
+    """A warm parent of sandboxes (autograder/sandbox.py, WarmParent): imports what a
+    sandbox imports before its lock-down, once, then forks one fresh sandbox per request
+    on the control socket and reports each one's exit. It never runs student code, keeps
+    nothing of one request for the next, and its sandboxes cannot reach it: each closes the
+    control socket before anything else. Requests are JSON {"env", "cwd", "memory_mb",
+    "file_mb", "open_files"} with the sandbox's two pipe ends as SCM_RIGHTS; replies
+    ["forked", pid] and ["exited", pid, returncode] (returncode as subprocess gives it)."""
+    import select
+    import socket
+
+    control = socket.socket(fileno=control_fd)
+    setup = json.loads(control.recv(65536))
+    _preload(setup)
+    lockdown.die_with_parent(setup["grader_pid"])
+    control.sendall(json.dumps(["ready", os.getpid()]).encode())
+    while True:
+        readable, _, _ = select.select([control], [], [], 0.05)
+        while True:  # report the sandboxes that ended
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            control.sendall(json.dumps(["exited", pid, os.waitstatus_to_exitcode(status)]).encode())
+        if not readable:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        if not message:
+            os._exit(0)  # the grader is gone
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            _forked_sandbox(control, fds, request)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps(["forked", pid]).encode())
+
+
+def _forked_sandbox(control, fds: list[int], request: dict) -> None:
+    """The child of a fork: made what a fresh `python -I` sandbox is at its start (its own
+    session, rlimits, environment and folder, no descriptor but its pipes and /dev/null),
+    then main(). Never returns to the parent's loop."""
+    import resource
+
+    try:
+        control.close()
+        fd_in, fd_out = fds
+        for entry in os.listdir("/proc/self/fd"):
+            if int(entry) > 2 and int(entry) not in (fd_in, fd_out):
+                try:
+                    os.close(int(entry))
+                except OSError:
+                    pass
+        os.setsid()
+        if request.get("memory_mb") is not None:
+            memory = int(request["memory_mb"]) * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        files = int(request["file_mb"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        opened = int(request["open_files"])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (opened, opened))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        os.chdir(request["cwd"])
+        main(fd_in, fd_out)
+    finally:
+        os._exit(0)

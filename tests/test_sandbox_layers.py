@@ -176,10 +176,17 @@ def test_a_huge_reply_is_refused_before_it_is_read(tmp_path):
 
 def test_a_forged_huge_length_header_ends_the_sandbox_unread(tmp_path):
     with Sandbox(str(tmp_path), []) as sandbox:
-        forge = ("import os, re, struct\n"
-                 "fd = int(re.search(rb'main\\((\\d+), (\\d+)\\)', "
-                 "open('/proc/self/cmdline', 'rb').read()).group(2))\n"
+        # The reply channel: the one write-only pipe it holds (started fresh or forked).
+        forge = ("import fcntl, os, stat, struct\n"
+                 "fd = [fd for fd in range(3, 64) if _is_reply(fd)][0]\n"
                  "os.write(fd, struct.pack('!i', 2**30) + b'J' * 1000)\n")
+        forge = ("import fcntl, os, stat\n"
+                 "def _is_reply(fd):\n"
+                 "    try:\n"
+                 "        return (stat.S_ISFIFO(os.fstat(fd).st_mode)\n"
+                 "                and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)\n"
+                 "    except OSError:\n"
+                 "        return False\n") + forge
         with pytest.raises(StudentCodeError, match="too large"):
             sandbox.exec_cell(forge, 30)
         assert not sandbox.alive
