@@ -20,11 +20,13 @@ from pathlib import Path
 import torch
 
 from autograder import records, registry, scoring
+from autograder.forkserver import IMPORTS_TORCH
 from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
                                 temp_folders)
 
 ASSIGNMENTS_DIR = ROOT / "assignments"
+GRADER_THREADS = 1  # torch threads of a grading process (grade_notebook says why)
 # Directories a student's code may never read: the reference, the hidden checks, the master
 # notebooks (which hold the solutions) and our own tests.
 PRIVATE_DIRS = [ROOT / "solutions", ROOT / "autograder", ROOT / "assignments", ROOT / "tests",
@@ -255,15 +257,8 @@ def failed_record(path, assignment: Assignment, reason: str) -> dict:
             "possible": assignment.possible, "questions": questions, "error": reason}
 
 
-# An import of torch (or of torchvision, which imports it) in a cell: torch is then imported
-# before the lock-down. A comment that only mentions torch does not cost a cnn_costs
-# sandbox the ~2 s of importing it.
-_IMPORTS_TORCH = re.compile(r"^[ \t]*(?:from[ \t]+torch\w*\b|import[ \t]+(?:[\w.]+[ \t]*"
-                            r"(?:as[ \t]+\w+[ \t]*)?,[ \t]*)*torch\w*\b)", re.M)
-
-
 def _uses_torch(cells) -> bool:
-    return any(_IMPORTS_TORCH.search(source) for _, source in cells)
+    return any(IMPORTS_TORCH.search(source) for _, source in cells)
 
 
 def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS.cell_s,
@@ -272,6 +267,11 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS
     """The contract's record for one submission; never raises for a bad submission (but
     raises SandboxUnavailable under `strict` on a machine without every layer)."""
     path = Path(path)
+    # One thread for the reference's tensors: grading shares the cores with its sandbox and,
+    # under -j N, with the other workers, and torch's thread pool then waits for cores at
+    # every small op (its 2 threads made 200 small matmuls 400x slower on a busy 2-core
+    # machine: 3.2 s instead of 8 ms).
+    torch.set_num_threads(GRADER_THREADS)
     try:
         cells = notebook_cells(path)
     except SubmissionError as err:

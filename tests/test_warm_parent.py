@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import runner, sandbox as sandbox_module
+from autograder import forkserver, runner
 from autograder.runner import PRIVATE_DIRS
 from autograder.sandbox import RemoteEnv, Sandbox, temp_folders
 
@@ -90,13 +90,13 @@ def test_a_hostile_notebook_between_two_correct_ones_changes_nothing(tmp_path, m
     assignment = runner.load_assignment("cnn_costs")
     correct = SAMPLES / "cnn_costs" / "correct.ipynb"
     before = runner.grade_notebook(correct, assignment)
-    parents = {key: (p.pid, p) for key, p in sandbox_module._WARM_PARENTS.items()}
+    parents = {key: (p.pid, p) for key, p in forkserver._WARM_PARENTS.items()}
     attacked = runner.grade_notebook(_attack_notebook(tmp_path), assignment)
     after = runner.grade_notebook(correct, assignment)
     assert attacked["total"] == 0
     assert before["total"] == before["possible"] and _without_timing(after) == _without_timing(before)
     for key, (pid, parent) in parents.items():  # the same parents, alive, unstopped
-        assert sandbox_module._WARM_PARENTS[key] is parent and parent.pid == pid and parent.alive
+        assert forkserver._WARM_PARENTS[key] is parent and parent.pid == pid and parent.alive
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         assert state in ("S", "R")
 

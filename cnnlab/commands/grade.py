@@ -198,6 +198,9 @@ def run(args) -> int:
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise UserError(f"unknown assignment {args.assignment!r}{hint}; known: "
                         f"{', '.join(known)}")
+    if args.engine == "sandbox" and args.jobs == 1 and not args.scheduler:
+        from autograder import forkserver
+        forkserver.prestart(args.submissions)
     book = _open_gradebook(args.db) if args.db else None
     from autograder import grade, records
     if args.engine == "otter":
