@@ -5,9 +5,10 @@ A grading run, in order:
 
 1. The grader starts the sandbox as `python -I -c ...` with two inherited pipes (requests
    in, replies out), its stdin, stdout and stderr on /dev/null, a fresh session, and the
-   rlimits below. It writes the *setup* (a JSON object: workdir, private paths, modules to
-   import before the lock-down, the sandbox uid, whether a GPU is used, threads) as the
-   first request.
+   rlimits below; or (the default) has a warm parent fork it in that state, its imports
+   done (autograder/forkserver.py). It writes the *setup* (a JSON object: workdir, private
+   paths, modules to import before the lock-down, the sandbox uid, whether a GPU is used,
+   threads) as the first request.
 2. The sandbox imports what it must (torch, when the notebook uses it), locks itself down
    (autograder/lockdown.py: uid, Landlock, seccomp; then the audit hook), and sends the
    *hello* reply: `{"value": {"layers": [...], "missing": {layer: why}}}`. Nothing of the
