@@ -136,11 +136,59 @@ def build(namespace, spec: dict, timeout: float | None = None) -> nn.Module:
     return model
 
 
+# In-place random fills whose meta kernels are Python reference implementations: the first
+# call imports sympy and torch._dynamo (1-2 s), each later one costs far more than the C++
+# kernels of the others (uniform_, fill_, zero_). nn.init.normal_ reaches a mode as itself.
+_SLOW_META_FILLS = frozenset({
+    torch.Tensor.normal_, torch.Tensor.log_normal_, torch.Tensor.cauchy_,
+    torch.Tensor.exponential_, torch.Tensor.geometric_, torch.nn.init.normal_})
+
+
+class _SkipMetaFills(torch.overrides.TorchFunctionMode):
+    """While a model is built on the meta device: the slow random fills of meta tensors,
+    which have no values to fill, return at once. Each call is first made on a one-element
+    CPU stand-in of the same dtype (the RNG states restored), so that arguments the fill
+    would refuse (a negative std, an integer tensor) still raise; everything else, a fill
+    of a tensor on another device included, runs as it would without the mode."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _SLOW_META_FILLS:
+            in_kwargs = not args
+            t = kwargs.get("tensor") if in_kwargs else args[0]
+            if isinstance(t, torch.Tensor) and t.is_meta:
+                stand_in = torch.empty(min(1, t.numel()), dtype=t.dtype, device="cpu")
+                generator = kwargs.get("generator")
+                state = generator.get_state() if isinstance(generator, torch.Generator) \
+                    else None
+                try:
+                    with torch.random.fork_rng(devices=[]):
+                        if in_kwargs:
+                            func(**{**kwargs, "tensor": stand_in})
+                        else:
+                            func(stand_in, *args[1:], **kwargs)
+                finally:
+                    if state is not None:
+                        generator.set_state(state)
+                return t
+        return func(*args, **kwargs)
+
+
+@contextmanager
+def skip_meta_init():
+    """Weight initialisation of meta tensors skipped (see _SkipMetaFills): on the meta device
+    it computes nothing, and torch's Python meta kernels make it the slowest part of a
+    build. Values are never affected: meta tensors have none, and other tensors are
+    filled as usual."""
+    with _SkipMetaFills():
+        yield
+
+
 def build_on_meta(namespace, spec: dict, timeout: float | None = None) -> nn.Module:
     """Build on the meta device (no memory, no init cost); fall back to the CPU for code that
     cannot run there. A NotImplementedError is reported at once."""
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), skip_meta_init():
             return build(namespace, spec, timeout)
     except StudentTimeout:
         raise
@@ -242,6 +290,7 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
     what = f"`{describe(spec)}`"
     if isinstance(state, str):
         state = torch.load(state, mmap=True, weights_only=True)
+    state = materialize(state)
     dtype = next((t.dtype for t in state.values() if t.is_floating_point()), None)
     try:
         model = build_on_meta(env, spec)
@@ -262,6 +311,24 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
     return forward_all(model, inputs, what, trace, timeout or FORWARD_TIMEOUT)
 
 
+def sgd_step(params: list, lr: float) -> None:
+    """torch.optim.SGD(params, lr).step() (no momentum, no weight decay), computed as SGD
+    computes it: its per-tensor loop on the CPU, its foreach kernel per device and dtype on
+    CUDA. The same operations, so the same numbers, without the import of torch._dynamo that
+    torch.optim's first use costs (over 1 s)."""
+    with torch.no_grad():
+        with_grad = [p for p in params if p.grad is not None]
+        if with_grad and all(p.is_cuda for p in with_grad):
+            groups: dict = {}
+            for p in with_grad:
+                groups.setdefault((p.device, p.dtype), []).append(p)
+            for group in groups.values():
+                torch._foreach_add_(group, [p.grad for p in group], alpha=-lr)
+            return
+        for p in with_grad:
+            p.add_(p.grad, alpha=-lr)
+
+
 def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,
                 lr: float, device: str, seed: int, frozen: list | None = None,
                 timeout: float = 120.0) -> dict:
@@ -279,13 +346,15 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise AssertionError(f"{what} has no trainable parameters")
-        optimizer = torch.optim.SGD(params, lr=lr)
+        if any(not p.is_leaf for p in params):
+            raise ValueError("can't optimize a non-leaf Tensor")  # torch.optim's refusal
         losses, finite = [], True
 
         def run():
             nonlocal finite
             for _ in range(steps):
-                optimizer.zero_grad(set_to_none=True)
+                for p in params:  # zero_grad(set_to_none=True)
+                    p.grad = None
                 out = model(x)
                 if not isinstance(out, torch.Tensor) or out.dim() != 2 \
                         or out.shape[0] != x.shape[0]:
@@ -293,7 +362,7 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
                 finite = finite and bool(torch.isfinite(out).all())
                 loss = nn.functional.cross_entropy(out, y)
                 loss.backward()
-                optimizer.step()
+                sgd_step(params, lr)
                 losses.append(float(loss.detach()))
         start = time.perf_counter()
         attempt(f"training {what}", run, timeout)
@@ -305,13 +374,58 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
 
 # --- the reference side ----------------------------------------------------------------------
 
+# Weights of at least this many elements (the big Linear layers of AlexNet's and VGG's
+# classifiers: 17M to 103M) are drawn compactly, see _compact_uniform.
+COMPACT_MIN = 1 << 22
+
+
+def _compact_step(columns: int) -> int:
+    """About a 64th of a row, and sharing no factor with 2, 3, 5 or 7: no alignment with
+    the 7x7 and 6x6 grids a classifier's input repeats."""
+    step = max(1, columns // 64)
+    while math.gcd(step, 210) != 1:
+        step += 1
+    return step
+
+
+def _compact_uniform(shape, dtype, low: float, high: float, g: torch.Generator):
+    """A (rows, columns) tensor whose row i is the window [i * step, i * step + columns) of
+    one uniform random sequence: every row (every unit's weight vector) is as random as a
+    fully drawn one, rows differ, and neither the matrix nor a square one's transpose
+    repeats itself, yet it takes about 1/64 of the draws, the memory and the bytes to
+    stage. It is a strided view of that sequence (torch.save keeps the sequence only);
+    a probe copies it into an ordinary tensor (materialize) before a student's model sees
+    it."""
+    rows, columns = shape
+    step = _compact_step(columns)
+    base = torch.empty(step * (rows - 1) + columns, dtype=dtype)
+    base.uniform_(low, high, generator=g)
+    return base.as_strided((rows, columns), (step, 1))
+
+
+def materialize(state):
+    """`state` with every tensor that is not laid out as an ordinary contiguous tensor (a
+    compact reference weight) replaced by a contiguous copy; the mapping itself (and its
+    state_dict metadata) is copied, never changed."""
+    import copy
+
+    if not any(isinstance(t, torch.Tensor) and not t.is_contiguous() for t in state.values()):
+        return state
+    state = copy.copy(state)
+    for k, t in state.items():
+        if isinstance(t, torch.Tensor) and not t.is_contiguous():
+            state[k] = t.contiguous()
+    return state
+
+
 def randomize_(model: nn.Module, seed: int,
                running_var: tuple[float, float] = (0.5, 1.5)) -> nn.Module:
     """Fill every parameter and buffer with seeded random values, BatchNorm's running
     statistics, scale and shift included, so that a mistake that changes no parameter (a
     misplaced ReLU, a missing add, a wrong pool) changes the outputs. Small `running_var`
     values make BatchNorm's eps matter (shallow networks only: each BatchNorm then scales
-    its input up)."""
+    its input up). A 2-D weight of COMPACT_MIN elements or more is replaced by a compact one
+    (_compact_uniform) from the same distribution."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform_(t, low, high):
@@ -332,18 +446,46 @@ def randomize_(model: nn.Module, seed: int,
                     uniform_(t, -0.3, 0.3)
                 elif t.dim() >= 2:  # He-scaled: activations keep their size through depth
                     bound = math.sqrt(6.0 / t[0].numel())
-                    uniform_(t, -bound, bound)
+                    if t.dim() == 2 and t.numel() >= COMPACT_MIN \
+                            and module._parameters.get(name) is t:
+                        module._parameters[name] = nn.Parameter(
+                            _compact_uniform(t.shape, t.dtype, -bound, bound, g),
+                            requires_grad=False)
+                    else:
+                        uniform_(t, -bound, bound)
                 else:
                     uniform_(t, -0.1, 0.1)
     return model
 
 
+def materialize_(model: nn.Module) -> nn.Module:
+    """`model` with each parameter that is a compact view (_compact_uniform) replaced by an
+    ordinary copy: a matmul copies such a weight into a contiguous one on every call."""
+    for module in model.modules():
+        for name, p in list(module._parameters.items()):
+            if p is not None and not p.is_contiguous():
+                module._parameters[name] = nn.Parameter(p.detach().contiguous(),
+                                                        requires_grad=p.requires_grad)
+    return model
+
+
 def reference_model(namespace, spec: dict, seed: int, dtype=torch.float64,
                     running_var: tuple[float, float] = (0.5, 1.5)) -> nn.Module:
-    """The reference's `spec`, materialised on the CPU with randomized weights."""
-    with torch.device("meta"):
+    """The reference's `spec`, materialised on the CPU with randomized weights (the
+    reference's own initialisation, overwritten anyway, is skipped)."""
+    with torch.device("meta"), skip_meta_init():
         model = build(namespace, spec)
-    model = model.to(dtype).to_empty(device="cpu")
+    # Module.to(dtype).to_empty(device="cpu"), but with torch.empty: empty_like of a meta
+    # tensor runs torch's Python reference, whose first call imports sympy (0.3 s).
+    for module in model.modules():
+        for table in (module._parameters, module._buffers):
+            for name, t in table.items():
+                if t is None:
+                    continue
+                new = torch.empty(t.shape, device="cpu",
+                                  dtype=dtype if t.is_floating_point() else t.dtype)
+                table[name] = nn.Parameter(new, t.requires_grad) if table is \
+                    module._parameters else new
     return randomize_(model, seed, running_var).eval()
 
 
