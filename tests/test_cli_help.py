@@ -18,3 +18,20 @@ def test_help_has_an_example(command, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "costs" in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`cnnlab grade --json a b | head -1`: the second record meets a closed pipe."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parent.parent / "samples" / "cnn_costs"
+    proc = subprocess.Popen([sys.executable, "-m", "cnnlab", "grade", "--json",
+                             str(samples / "blank.ipynb"), str(samples / "blank.ipynb")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
