@@ -188,3 +188,197 @@ def test_a_default_is_named_where_a_build_that_relies_on_it_fails():
     message = failure(checks.check_basic_block_structure, env)
     assert message and "`BasicBlock(8, 8)`" in message and "defaults: stride=1" in message
     assert failure(checks.check_basic_block_outputs, env) is None
+
+
+# --- speed without weaker checks: skipped meta init, compact weights, per-process caches ----
+
+STYLES_READING_THE_MODEL = [
+    # nn.init in __init__, on every layer of a loop
+    ("init_in_constructor", [("        self.downsample = _projection(in_channels, out_channels "
+                              "* self.expansion, stride)\n",
+                              "        self.downsample = _projection(in_channels, out_channels "
+                              "* self.expansion, stride)\n        for m in self.modules():\n"
+                              "            if isinstance(m, nn.Conv2d):\n"
+                              "                nn.init.normal_(m.weight, 0, 0.1)\n"
+                              "                nn.init.trunc_normal_(m.weight, std=0.1)\n"
+                              "                nn.init.xavier_normal_(m.weight)\n")]),
+    # a constructor that reads an initialised value (on meta it cannot: built on the CPU)
+    ("constructor_reads_a_parameter", [("        self.bn2 = nn.BatchNorm2d(out_channels)\n"
+                                        "        self.downsample = _projection(in_channels, "
+                                        "out_channels * self.expansion",
+                                        "        self.bn2 = nn.BatchNorm2d(out_channels)\n"
+                                        "        self.one = float(self.bn2.weight.detach().mean())\n"
+                                        "        self.downsample = _projection(in_channels, "
+                                        "out_channels * self.expansion")]),
+    # a non-persistent buffer the forward uses: it keeps its real value
+    ("non_persistent_buffer", [("        self.bn2 = nn.BatchNorm2d(out_channels)\n        self."
+                                "downsample = _projection(in_channels, out_channels * self."
+                                "expansion",
+                                "        self.bn2 = nn.BatchNorm2d(out_channels)\n"
+                                "        self.register_buffer('two', torch.full((1,), 2.0), "
+                                "persistent=False)\n        self.downsample = _projection("
+                                "in_channels, out_channels * self.expansion"),
+                               ("        return self.relu(out + identity)\n\n\nclass Bottleneck",
+                                "        return self.relu(out + identity * self.two / 2)\n\n\n"
+                                "class Bottleneck")]),
+]
+
+
+@pytest.mark.parametrize("style", STYLES_READING_THE_MODEL, ids=[s[0] for s in STYLES_READING_THE_MODEL])
+def test_styles_that_initialise_or_read_their_weights_pass(style):
+    env = mutated(arch_mistakes.REF, style[1])
+    for check in checks.QUESTIONS["basic_block"]:
+        assert failure(check, env) is None, check.__name__
+
+
+def test_a_buffer_of_the_wrong_value_outside_the_state_dict_still_fails():
+    env = mutated(arch_mistakes.REF, [
+        ("        self.bn2 = nn.BatchNorm2d(out_channels)\n        self.downsample = _projection("
+         "in_channels, out_channels * self.expansion",
+         "        self.bn2 = nn.BatchNorm2d(out_channels)\n        self.register_buffer('two', "
+         "torch.empty(1).normal_(5.0, 0.1), persistent=False)\n        self.downsample = "
+         "_projection(in_channels, out_channels * self.expansion"),
+        ("        return self.relu(out + identity)\n\n\nclass Bottleneck",
+         "        return self.relu(out + identity * self.two / 2)\n\n\nclass Bottleneck")])
+    assert "different outputs" in failure(checks.check_basic_block_outputs, env)
+
+
+def test_meta_builds_skip_only_what_has_no_values():
+    from torch import nn
+
+    with torch.device("meta"), torch_utils.skip_meta_init():
+        meta = nn.Linear(4, 3)
+        nn.init.normal_(meta.weight, 0, 0.1)
+        nn.init.kaiming_normal_(meta.weight)
+        real = torch.empty(5, device="cpu")
+        real.normal_(3.0, 1e-6)
+    assert meta.weight.is_meta and torch.allclose(real, torch.full((5,), 3.0), atol=1e-3)
+    # what a fill refuses it still refuses, on meta too
+    for bad in (lambda w: w.normal_(0, -1.0), lambda w: nn.init.normal_(w, 0, -1.0),
+                lambda w: nn.init.kaiming_normal_(w[0]),
+                lambda w: nn.init.kaiming_normal_(w, mode="fan_avg")):
+        with torch.device("meta"), torch_utils.skip_meta_init():
+            w = nn.Linear(4, 3).weight
+            with pytest.raises((RuntimeError, ValueError)):
+                with torch.no_grad():
+                    bad(w)
+    with pytest.raises(RuntimeError):
+        with torch.device("meta"), torch_utils.skip_meta_init():
+            torch.empty(3, dtype=torch.int64).normal_()
+    # and the random state is as it was
+    state, g = torch.get_rng_state(), torch.Generator().manual_seed(5)
+    g_state = g.get_state()
+    with torch.device("meta"), torch_utils.skip_meta_init():
+        nn.init.normal_(nn.Linear(4, 3).weight, generator=g)
+        nn.Linear(4, 3).weight.normal_()
+    assert torch.equal(state, torch.get_rng_state()) and torch.equal(g_state, g.get_state())
+
+
+def test_compact_weights_are_ordinary_for_the_student():
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(64 * 1024 + 7, 70), nn.ReLU(), nn.Linear(70, 5))
+    torch_utils.randomize_(model, 3)
+    w = model[0].weight
+    assert not w.is_contiguous() and w.untyped_storage().nbytes() < w.numel() * 4 // 16
+    bound = (6.0 / w.shape[1]) ** 0.5
+    assert float(w.abs().max()) <= bound and float(w.std()) > bound / 2
+    assert len({tuple(r[:50].tolist()) for r in w}) == w.shape[0]  # rows differ
+    state = model.state_dict()
+    full = torch_utils.materialize(state)
+    assert state["0.weight"] is w.detach() or not state["0.weight"].is_contiguous()
+    assert full["0.weight"].is_contiguous() and torch.equal(full["0.weight"], w)
+    assert getattr(full, "_metadata", None) == getattr(state, "_metadata", None)
+
+
+def test_sgd_step_is_torch_optim_sgd():
+    from torch import nn
+
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
+    b = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
+    b.load_state_dict(a.state_dict())
+    x, y = torch.randn(4, 5), torch.tensor([0, 1, 2, 1])
+    opt = torch.optim.SGD(a.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(a(x), y).backward()
+        opt.step()
+        for p in b.parameters():
+            p.grad = None
+        nn.functional.cross_entropy(b(x), y).backward()
+        torch_utils.sgd_step(list(b.parameters()), 0.1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_each_probe_is_installed_with_all_it_uses():
+    """The installer compiles only the probe's own definitions in the sandbox: every name
+    they use is there, without importing the autograder."""
+    import ast
+    import builtins
+
+    full = vars(torch_utils)
+    real_import = builtins.__import__
+
+    def guarded_import(name, *args, **kwargs):
+        if name == "autograder" or name.startswith("autograder."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    for name in [n for n in full if n.startswith("probe_")]:
+        source = torch_utils._probe_source(name)
+        assert len(source) < len(torch_utils._probe_source(None))
+        ns = {"__builtins__": {**vars(builtins), "__import__": guarded_import}}
+        exec(torch_utils._installer_source(name), ns)
+        probes = ns["__cnnlab_probes__"]
+        used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+        missing = [n for n in used if n in full and n not in probes]
+        assert not missing, (name, missing)
+
+
+def test_the_reference_side_is_computed_once_per_process(monkeypatch):
+    env = namespace("solutions.cnn_architectures")
+    builds = []
+    real = checks.reference_model
+    monkeypatch.setattr(checks, "reference_model", lambda *a, **k: builds.append(a[1]) or real(*a, **k))
+    s = checks.spec("VGG", [8, "M", 512, "M"], num_classes=3)
+    for _ in range(3):  # the second use writes the weights in full: same values, same outputs
+        checks.check_outputs(env, s, [(32, 32)], dtype=torch.float32)
+    assert len(builds) == 1
+    entry = checks._WEIGHTS[checks._weights_key(s, torch.float32, (0.5, 1.5))]
+    assert not entry["compact"] and oct(entry["stat"][3] & 0o777) == "0o644"
+    # a file changed behind the grader's back is written afresh
+    with open(entry["path"], "r+b") as f:
+        f.seek(100)
+        f.write(b"\0")
+    checks.check_outputs(env, s, [(32, 32)], dtype=torch.float32)
+    assert len(builds) == 2
+
+
+def test_a_sandbox_gets_the_cached_weights_hard_linked_read_only(tmp_path):
+    import os
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    staged = []
+
+    class Sandbox:
+        pass
+
+    class LinkingEnv(dict):
+        _sandbox = Sandbox()
+
+        def stage(self, tensors):  # only when linking cannot be done
+            staged.append(tensors)
+            raise AssertionError("staged, not linked")
+
+        def run_probe(self, name, *args):
+            if name == "probe_forward":
+                assert os.path.dirname(args[1]) == str(inbox)
+                assert os.stat(args[1]).st_mode & 0o777 == 0o644
+            return getattr(torch_utils, name)(dict(self), *args)
+
+    LinkingEnv._sandbox.inbox = str(inbox)
+    env = LinkingEnv(namespace("solutions.cnn_architectures"))
+    checks.check_basic_block_outputs(env)
+    assert not staged and len(list(inbox.iterdir())) == 4
