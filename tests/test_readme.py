@@ -23,6 +23,10 @@ kind this file knows how to check, so a new kind of command cannot slip in untes
   (test_otter_check_cli_in_a_bare_student_folder) runs it in a bare student folder, with the
   instructor packages hidden as on a student's machine.
 - `cd DIR`: changes the folder for the rest of its block.
+- `dask scheduler`, `dask worker ADDRESS ...`: the venv's `dask` has that command, and its
+  options parse (`--help` of it with the README's arguments); the README's
+  `cnnlab grade ... --scheduler tcp://HOST:8786` then runs against a LocalCluster started
+  here, its address put in place of tcp://HOST:8786.
 """
 from __future__ import annotations
 
@@ -129,6 +133,8 @@ def kind(cmd: Command) -> str:
         return "pytest"
     if prog == "cd":
         return "cd"
+    if name == "dask" and argv[1:2] in (("scheduler",), ("worker",)):
+        return "dask"
     return "unknown"
 
 
@@ -416,7 +422,8 @@ def test_instructor_commands_run(workspace):
     """Every cnnlab line but build (next test) and demo (tests/test_demo.py), in order:
     about a minute, most of it `cnnlab mutants cnn_costs` and grading the samples."""
     commands = [c for c in of_kind("cnnlab")
-                if parse_cnnlab(c).command not in ("build", "demo")]
+                if parse_cnnlab(c).command not in ("build", "demo")
+                and not getattr(parse_cnnlab(c), "scheduler", None)]
     assert len(commands) >= 6
     for c, cwd, run in run_commands(commands, workspace):
         check_promises(c, cwd, run)
@@ -450,3 +457,32 @@ def test_build_and_otter_check_run(workspace):
 
     for c, cwd, run in run_commands(student, workspace, before=implement):
         assert "All tests passed" in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+def test_dask_commands_are_real():
+    for c in of_kind("dask"):
+        run = subprocess.run([str(BIN / "dask"), *c.argv[1:], "--help"], capture_output=True,
+                             text=True, timeout=120)
+        assert run.returncode == 0, f"README.md:{c.lineno}: `{c.text}`: {run.stderr[-500:]}"
+
+
+@pytest.mark.slow
+def test_cluster_grading_runs(tmp_path):
+    """The README's `cnnlab grade ... --scheduler tcp://HOST:8786`, against a LocalCluster."""
+    from distributed import LocalCluster
+
+    commands = [c for c in of_kind("cnnlab") if getattr(parse_cnnlab(c), "scheduler", None)]
+    assert commands
+    (tmp_path / "submissions").mkdir()
+    for name in ("correct", "blank"):
+        shutil.copy(ROOT / "samples" / "cnn_costs" / f"{name}.ipynb",
+                    tmp_path / "submissions" / f"{name}.ipynb")
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        for c in commands:
+            line = c.text.replace("tcp://HOST:8786", cluster.scheduler_address)
+            env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+            run = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=600, env=env)
+            assert run.returncode == 0, f"README.md:{c.lineno}: {run.stderr[-800:]}"
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert sorted(r["total"] for r in rows) == ["0", "14"], rows
