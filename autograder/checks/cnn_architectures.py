@@ -12,7 +12,7 @@ When outputs differ, the feedback names the first submodule whose output differs
 
 What depends only on the reference is computed once per process (a grading worker grades
 many submissions): its structures, its randomized weights (kept as files, not in memory:
-see _reference_weights) and its outputs and traces for the checks' inputs.
+see _save_weights and _weights_for_use) and its outputs and traces for the checks' inputs.
 """
 from __future__ import annotations
 
