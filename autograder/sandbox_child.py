@@ -487,6 +487,9 @@ def _forked_sandbox(control, fds: list[int], request: dict) -> None:
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         os.chdir(request["cwd"])
+        # What the parent's imports worked out from its own environment: asked again here.
+        import tempfile
+        tempfile.tempdir = None
         main(fd_in, fd_out)
     finally:
         os._exit(0)

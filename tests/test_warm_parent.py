@@ -36,13 +36,18 @@ def test_a_forked_sandbox_starts_locked_down_and_fresh():
         second.exec_cell("import torch, builtins, os\n"
                          "seen = (hasattr(torch, 'planted'), hasattr(builtins, 'planted'),\n"
                          "        'PLANTED' in os.environ, os.path.exists('planted.txt'),\n"
-                         "        os.getcwd() == os.environ['HOME'], len(os.listdir('/proc/self/fd')))",
+                         "        os.getcwd() == os.environ['HOME'], len(os.listdir('/proc/self/fd')),\n"
+                         "        __import__('tempfile').gettempdir() == os.environ['TMPDIR'])",
                          10)
         seen = RemoteEnv(second)["seen"]
         # The same kernel layers as a sandbox started fresh, and nothing of the first one.
         assert second.layers == fresh.layers
         assert seen[:5] == (False, False, False, False, True)
         assert seen[5] <= 6  # stdin, stdout, stderr, its two pipes (and the listing itself)
+        assert seen[6]  # temp files go to its own folder, not where the parent's would
+        second.exec_cell("import torch\nm = torch.nn.Linear(2, 1)\n"
+                         "opt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+                         "m(torch.ones(1, 2)).sum().backward()\nopt.step()", 30)
 
 
 ATTACK = r'''
