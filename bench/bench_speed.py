@@ -18,17 +18,15 @@ interleaved with this tree's, so the two columns share the machine's load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_assignments import TreePeak  # bench/ is on sys.path: this runs as a script
+from bench_architectures import run as measure  # bench/ is on sys.path: a script
 from run_all import machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,23 +38,9 @@ MEMORY_TARGET_MIB = 1024  # one cnn_architectures submission: at most 1 GB
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        poller = TreePeak(proc.pid)
-        poller.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        poller.done.set()
-        poller.join()
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):  # 1: some submission failed to grade, which the mix has none of
-        raise SystemExit(f"FAILED (exit {code}): {' '.join(cmd)}\n{stdout[-1500:]}\n{stderr[-1500:]}")
-    records = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
-    return {"seconds": seconds, "peak_mib": poller.peak / 2**20, "records": records}
+    """Wall seconds, the records printed, and the process tree's summed peak RSS (MiB)."""
+    result = measure(cmd, env=env, cwd=cwd)
+    return {**result, "peak_mib": result["tree_mib"]}
 
 
 def cnnlab(tree: Path) -> tuple[list[str], dict]:
