@@ -128,8 +128,7 @@ class WarmParent:
 
     def spawn(self, pass_fds: tuple[int, int], env: dict, cwd: str, memory_mb: int | None,
               file_mb: int) -> "ForkedProcess":
-        request = {"env": env, "cwd": cwd, "memory_mb": memory_mb, "file_mb": file_mb,
-                   "open_files": LIMITS.open_files}
+        request = {"env": env, "cwd": cwd, "memory_mb": memory_mb, "file_mb": file_mb}
         with self.lock:
             self.pid  # ready first: its first message says so
             try:

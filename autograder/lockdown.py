@@ -371,6 +371,25 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def own_session_and_limits(memory_mb: int | None, file_mb: int, open_files: int) -> None:
+    """A session of its own and the sandbox's rlimits (address space unless None, one file's
+    size, no core dumps, open descriptors); set in the new process before anything else,
+    whether it was started fresh or forked by the warm parent."""
+    import resource
+    import signal as _signal
+
+    os.setsid()
+    if memory_mb is not None:
+        memory = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    files = file_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+    # Writing past the file limit then fails with an error instead of killing us.
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+
+
 # ------------------------------------------------------------------------------- entry
 
 def lock_down(policy: Policy, want=("uid", "landlock", "seccomp")) -> tuple[list[str], dict]:

@@ -12,12 +12,12 @@ student code runs; autograder/protocol.py states the protocol and its limits.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import itertools
 import json
 import os
 import pickle
-import resource
 import signal
 import subprocess
 import sys
@@ -68,21 +68,6 @@ def temp_folders(prefix: str = "cnnlab-grade-") -> tuple[str, str, str]:
     os.mkdir(inbox, 0o755)
     os.chmod(tmp, 0o711)
     return tmp, work, inbox
-
-
-def _limits(memory_mb: int | None, file_mb: int):
-    def apply():
-        os.setsid()
-        if memory_mb is not None:
-            memory = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        files = file_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (LIMITS.open_files, LIMITS.open_files))
-        # Writing past the file limit then fails with an error instead of killing us.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    return apply
 
 
 def _folder_usage(path: str, cap_files: int) -> tuple[int, int]:
@@ -204,7 +189,9 @@ class Sandbox:
                 [sys.executable, "-I", "-c", bootstrap],
                 pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir,
-                env=env, preexec_fn=_limits(memory_mb, self.file_mb), close_fds=True,
+                env=env, close_fds=True, preexec_fn=functools.partial(
+                    lockdown.own_session_and_limits, memory_mb, self.file_mb,
+                    LIMITS.open_files),
             )
         threading.Thread(target=_watch, args=(self, self.process), daemon=True).start()
         os.close(to_child_r)
@@ -345,19 +332,17 @@ class Sandbox:
             except SandboxLost as err:
                 outcomes.append(("timeout", None) if str(err) == late else ("raised", err))
                 break
-            if type(reply) is not dict:
-                self.kill()
-                raise SandboxLost("your notebook's process sent back something unreadable")
-            if reply.get("__stop__"):
+            try:
+                outcomes.append(("returned", self._decode_reply(reply)))
+            except StopIteration:  # the batch's end
                 break
-            if reply.get("__timeout__"):
+            except CellTimedOut:
                 outcomes.append(("timeout", None))
-            elif "__refused__" in reply:
-                outcomes.append(("raised", StudentCodeError(str(reply["__refused__"]))))
-            elif "__error__" in reply:
-                outcomes.append(("raised", _as_exception(reply)))
-            else:
-                outcomes.append(("returned", self._wrap(reply.get("value"))))
+            except SandboxLost:
+                self.kill()
+                raise
+            except Exception as err:  # noqa: BLE001 - the student's error, an answer
+                outcomes.append(("raised", err))
         if len(outcomes) > len(calls):
             self.kill()
             raise SandboxLost("your notebook's process sent back something unreadable")

@@ -425,7 +425,7 @@ def warm_parent_main(control_fd: int) -> None:
     on the control socket and reports each one's exit. It never runs student code, keeps
     nothing of one request for the next, and its sandboxes cannot reach it: each closes the
     control socket before anything else. Requests are JSON {"env", "cwd", "memory_mb",
-    "file_mb", "open_files"} with the sandbox's two pipe ends as SCM_RIGHTS; replies
+    "file_mb"} with the sandbox's two pipe ends as SCM_RIGHTS; replies
     ["forked", pid] and ["exited", pid, returncode] (returncode as subprocess gives it)."""
     import select
     import socket
@@ -463,8 +463,6 @@ def _forked_sandbox(control, fds: list[int], request: dict) -> None:
     """The child of a fork: made what a fresh `python -I` sandbox is at its start (its own
     session, rlimits, environment and folder, no descriptor but its pipes and /dev/null),
     then main(). Never returns to the parent's loop."""
-    import resource
-
     try:
         control.close()
         fd_in, fd_out = fds
@@ -474,16 +472,9 @@ def _forked_sandbox(control, fds: list[int], request: dict) -> None:
                     os.close(int(entry))
                 except OSError:
                     pass
-        os.setsid()
-        if request.get("memory_mb") is not None:
-            memory = int(request["memory_mb"]) * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        files = int(request["file_mb"]) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (files, files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        opened = int(request["open_files"])
-        resource.setrlimit(resource.RLIMIT_NOFILE, (opened, opened))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        memory_mb = request.get("memory_mb")
+        lockdown.own_session_and_limits(None if memory_mb is None else int(memory_mb),
+                                        int(request["file_mb"]), LIMITS.open_files)
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         os.chdir(request["cwd"])
