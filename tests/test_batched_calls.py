@@ -10,6 +10,7 @@ import pytest
 
 from autograder.checks import cnn_costs as checks
 from autograder.checks.common import call_many
+from autograder.checks.formula_probe import FormulaProbe
 from autograder.runner import PRIVATE_DIRS
 from autograder.sandbox import RemoteEnv, RemoteObject, Sandbox, SandboxLost
 from solutions import cnn_costs as ref
@@ -126,7 +127,7 @@ def _recording_env(calls: list) -> dict:
 def test_the_batch_asks_exactly_what_hypothesis_asks_a_right_function(check, monkeypatch):
     batched: list = []
     assert failure(check, _recording_env(batched)) is None
-    monkeypatch.setattr(checks._Probe, "_all_right", lambda self, method, cases: False)
+    monkeypatch.setattr(FormulaProbe, "_all_right", lambda self, method, cases: False)
     searched: list = []
     assert failure(check, _recording_env(searched)) is None
     # Without the batch every call is Hypothesis's own; with it, the pinned cases and then
@@ -154,6 +155,6 @@ def test_a_wrong_function_gets_the_feedback_it_got_without_the_batch(wrong, monk
     env[name] = fn
     mine = [c for c in FUZZED if c.__name__.startswith(f"check_{name}")]
     with_batch = [failure(c, env) for c in mine]
-    monkeypatch.setattr(checks._Probe, "_all_right", lambda self, method, cases: False)
+    monkeypatch.setattr(FormulaProbe, "_all_right", lambda self, method, cases: False)
     without = [failure(c, env) for c in mine]
     assert with_batch == without and any(with_batch)

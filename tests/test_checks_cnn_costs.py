@@ -14,6 +14,7 @@ import pytest
 
 from autograder import mistakes
 from autograder.checks import cnn_costs as checks
+from autograder.checks import cost_table_checks, formula_probe
 from solutions import cnn_costs as ref
 from student_variants import failure
 
@@ -576,7 +577,7 @@ def forever(*args, **kwargs):
 
 @pytest.mark.parametrize("question,check", ALL_CHECKS, ids=CHECK_IDS)
 def test_infinite_loop_times_out(question, check, monkeypatch):
-    monkeypatch.setattr(checks, "TIMEOUT", 0.2)
+    monkeypatch.setattr(formula_probe, "TIMEOUT", 0.2)
     env = reference_env()
     env[question] = named(forever, question)
     started = time.monotonic()
@@ -590,7 +591,7 @@ def test_infinite_loop_times_out_at_the_real_limit():
     env["conv_flops"] = named(forever, "conv_flops")
     started = time.monotonic()
     message = failure(checks.check_conv_flops_random, env)
-    assert time.monotonic() - started < checks.TIMEOUT + 1.5
+    assert time.monotonic() - started < formula_probe.TIMEOUT + 1.5
     assert "did not return within" in message
 
 
@@ -659,7 +660,8 @@ def test_table_feedback_never_shows_the_expected_cell(check, column):
     match = re.search(r"row (\d+) ", message)
     assert match and f"'{column}'" in message, message
     if "fc follows a pool directly" in message:
-        shape, layers = checks.IMPLICIT_FLATTEN_INPUT, checks.IMPLICIT_FLATTEN_LAYERS
+        shape = cost_table_checks.IMPLICIT_FLATTEN_INPUT
+        layers = cost_table_checks.IMPLICIT_FLATTEN_LAYERS
     elif check is checks.check_cost_table_random:
         head, _, _ = message.partition(": row")
         shape_text, layers_text = re.match(r"cost_table\((\(.*?\)), (\[.*\])\)$", head).groups()
@@ -773,7 +775,7 @@ def test_lists_for_shapes_and_a_tuple_of_rows_are_deliberately_accepted():
         assert failure(check, env) is None, check.__name__
 
 
-@pytest.mark.parametrize("layer", [l for l, _ in checks.OUT_OF_RANGE_LAYERS],
+@pytest.mark.parametrize("layer", [l for l, _ in cost_table_checks.OUT_OF_RANGE_LAYERS],
                          ids=["kernel_0", "kernel_too_large"])
 def test_a_table_must_raise_for_a_layer_out_of_range(layer):
     env = reference_env()

@@ -1,5 +1,9 @@
-"""What every check needs: calling student code under a time limit, deterministic
-Hypothesis settings, and failures phrased for students."""
+"""What every check needs: calling student code under a time limit, and failures phrased for
+students. (Hypothesis's settings for the checks: autograder/checks/fuzzing.py.)
+
+Standard library only, and nothing here imports the autograder: the probes' installer
+(autograder/checks/probes.py) compiles the definitions a probe uses, `attempt` and
+`time_limit` among them, into a sandbox that may not import the autograder."""
 from __future__ import annotations
 
 import signal
@@ -7,16 +11,6 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-
-from hypothesis import HealthCheck, settings
-
-# Same examples on every run, no .hypothesis/ folder, no flaky deadlines on a loaded grader.
-GRADING_SETTINGS = dict(derandomize=True, database=None, deadline=None,
-                        suppress_health_check=list(HealthCheck), print_blob=False)
-
-
-def grading_settings(max_examples: int = 60) -> settings:
-    return settings(max_examples=max_examples, **GRADING_SETTINGS)
 
 
 class StudentTimeout(AssertionError):
@@ -58,13 +52,33 @@ def student_function(env: dict, name: str):
 def call(fn, *args, timeout: float = 10.0, **kwargs):
     """Call student code; its own exceptions become feedback, not a grader crash."""
     name = getattr(fn, "__name__", "your function")
-    with time_limit(timeout, f"`{name}`"):
+    return attempt(f"`{name}`", lambda: fn(*args, **kwargs), timeout,
+                   failure=lambda err: student_failure(name, args, kwargs, err))
+
+
+def attempt(what: str, thunk, timeout: float = 20.0, failure=None):
+    """`thunk()` under a time limit; its exceptions become feedback: `failure(err)`, by
+    default `attempt_failure(what, err)` (the probes' wording, which names `what`)."""
+    with time_limit(timeout, what):
         try:
-            return fn(*args, **kwargs)
+            return thunk()
         except StudentTimeout:
             raise
         except Exception as err:  # noqa: BLE001 - any student exception is feedback
-            raise student_failure(name, args, kwargs, err) from None
+            raise (failure(err) if failure else attempt_failure(what, err)) from None
+
+
+def attempt_failure(what: str, err: Exception) -> AssertionError:
+    """The feedback `attempt` gives when the student's code behind `what` raised `err`."""
+    if isinstance(err, NotImplementedError):
+        return AssertionError(f"{what}: not implemented yet")
+    if isinstance(err, AssertionError):
+        return AssertionError(f"{what} failed an assertion: {err}")
+    hint = ""
+    if "Double" in str(err) or "dtype" in str(err):
+        hint = (" (the grader runs your model in float64: create any new tensor with "
+                "the input's dtype and device, e.g. torch.zeros_like(x))")
+    return AssertionError(f"{what} raised {type(err).__name__}: {err}{hint}")
 
 
 def student_failure(name: str, args: tuple, kwargs: dict, err: Exception) -> AssertionError:
