@@ -295,6 +295,18 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
 SUMMARY_FILE = "summary.json"  # build_assignment's summary, for a build that is reused
 
 
+def _reused_summary(dest: Path) -> dict | None:
+    """The summary kept with the build in `dest`, its paths pointing into `dest`: a build
+    folder may have been moved or copied since it was written (None if there is none)."""
+    if not (dest / SUMMARY_FILE).exists():
+        return None
+    summary = json.loads((dest / SUMMARY_FILE).read_text())
+    zips = sorted((dest / "autograder").glob("*.zip"))
+    summary["student"] = str(dest / "student" / Path(summary["student"]).name)
+    summary["zip"] = str(zips[0]) if zips else summary["zip"]
+    return summary
+
+
 def input_fingerprint(assignment: str, root: Path = ASSIGNMENTS) -> str:
     """A hash of everything a build of `assignment` reads: the master notebook, the files
     it ships to the autograder, and the Otter version."""
@@ -351,8 +363,7 @@ def build(assignments: list[str] | None, out: Path, *, progress=None, prove: boo
     summaries = []
     for a in assignments:
         dest = ensure_built(a, Path(out), progress=progress)
-        summary = json.loads((dest / SUMMARY_FILE).read_text()) \
-            if (dest / SUMMARY_FILE).exists() else None
+        summary = _reused_summary(dest)
         if summary is None:  # a build from before summaries were kept: make it again
             summary = build_assignment(a, Path(out), progress=progress)
         summaries.append(summary)

@@ -7,6 +7,7 @@ and reuses a build made from the same inputs, so two workers never build twice o
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from autograder.build import ensure_built
@@ -24,3 +25,15 @@ def built(tmp_path_factory, assignment: str) -> Path:
     out = shared_build_dir(tmp_path_factory)
     ensure_built(assignment, out)
     return out
+
+
+def seeded(tmp_path_factory, out: Path, assignments) -> Path:
+    """`out` holding a copy of the session's build of each assignment, as a second
+    `cnnlab build --out out` or `make demo` finds it: the command under test then reuses it
+    (the build itself is tested once, through `built`)."""
+    shared = shared_build_dir(tmp_path_factory)
+    for assignment in assignments:
+        built(tmp_path_factory, assignment)
+        shutil.copytree(shared / assignment, Path(out) / assignment, symlinks=True,
+                        dirs_exist_ok=True)
+    return Path(out)

@@ -284,3 +284,30 @@ def test_a_build_from_the_same_inputs_is_reused_with_its_proofs(tmp_path_factory
     assert said == ["[cnn_costs] reused: a proved build from the same inputs is there"]
     assert summary["reference"] == "14/14" and summary["blank"] == "0/14"
     assert summary["leaks"] == 0 and Path(summary["zip"]).exists()
+
+
+def test_cli_build_keeps_a_proved_build_and_force_makes_it_again(tmp_path_factory, monkeypatch,
+                                                                  capsys):
+    """`cnnlab build` on a folder holding a build from the same inputs keeps it (its summary
+    pointing into that folder, wherever it was first written); `--force` builds again."""
+    from buildcache import seeded
+    from cnnlab.cli import main
+
+    out = seeded(tmp_path_factory, tmp_path_factory.mktemp("second") / "build", ["cnn_costs"])
+    assert main(["build", "cnn_costs", "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "[cnn_costs] reused: a proved build from the same inputs is there" in captured.err
+    summary = json.loads(captured.out)
+    assert Path(summary["student"]) == out / "cnn_costs" / "student" / "cnn_costs.ipynb"
+    assert Path(summary["zip"]).parent == out / "cnn_costs" / "autograder"
+    assert summary["reference"] == "14/14" and summary["blank"] == "0/14"
+
+    made = []
+
+    def build_assignment(name, dest, progress=None, **kw):
+        made.append(name)
+        return dict(summary, student=str(Path(dest) / name / "student" / f"{name}.ipynb"))
+
+    monkeypatch.setattr(build, "build_assignment", build_assignment)
+    assert main(["build", "cnn_costs", "--out", str(out), "--force", "--json"]) == 0
+    assert made == ["cnn_costs"] and "reused" not in capsys.readouterr().err

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from buildcache import seeded
 from cnnlab.cli import main
+
+ASSIGNMENTS = ("cnn_costs", "cnn_architectures", "softmax_backprop")
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -20,6 +23,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
+    # As on a second `make demo`: the session's proved builds are there and are reused
+    # (building itself is tested through tests/buildcache.py, once per session).
+    seeded(tmp_path_factory, out / "build", ASSIGNMENTS)
     shown, log = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(log):
         assert main(["demo", "--out", str(out)]) == 0
@@ -109,6 +115,7 @@ def test_the_report_reads_top_to_bottom(demo_run):
     assert "The quiz:" in shown and "students graded, mean" in shown
     assert "most common mistake:" in shown
     assert "built in" in log and "graded in" in log
+    assert log.count("reused: a proved build from the same inputs is there") == 3
 
 
 def test_the_score_figure_is_legible_on_a_slide(demo):

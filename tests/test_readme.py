@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pytest
 
+from buildcache import seeded
 from cnnlab.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,8 +188,8 @@ def test_sections():
     for phrase in ("CPU build of torch", "Import Course Content", "QTI .zip",
                    'grader.check("conv_output_size")', "hidden tests", "docs/security.md",
                    "docs/lecture_errata.md", "docs/benchmarks.md", "tests/test_quiz_golden.py",
-                   "autograder/mistakes.py", "autograder/mutants.py", "cnnlab/costs.py",
-                   "samples/make_samples.py", "QUESTIONS"):
+                   "solutions/mistakes/edits.py", "autograder/mutants.py",
+                   "solutions/module_costs.py", "samples/make_samples.py", "QUESTIONS"):
         assert phrase in text, phrase
 
 
@@ -430,14 +431,18 @@ def test_instructor_commands_run(workspace):
 
 
 @pytest.mark.slow
-def test_build_and_otter_check_run(workspace):
+def test_build_and_otter_check_run(workspace, tmp_path_factory):
     """`cnnlab build` as the README shows it (all three assignments: one to two minutes), then
     the Students block in the folder it wrote, with the notebook implemented (the bundled
     correct sample put in its place)."""
     builds = [c for c in of_kind("cnnlab") if parse_cnnlab(c).command == "build"]
     assert builds
+    # The README's build finds the session's proved builds there and keeps them, as a second
+    # `cnnlab build` does (tests/buildcache.py builds each assignment once per session).
+    seeded(tmp_path_factory, workspace / parse_cnnlab(builds[0]).out, ASSIGNMENTS)
     for c, cwd, run in run_commands(builds, workspace):
         check_promises(c, cwd, run)
+        assert "reused: a proved build from the same inputs is there" in run.stderr, run.stderr
 
     student_blocks = {c.block for c in of_kind("otter check")}
     student = [c for c in readme_commands() if c.block in student_blocks]

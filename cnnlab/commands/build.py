@@ -1,6 +1,7 @@
-"""`cnnlab build [ASSIGNMENT...] --out DIR [--json]`: Otter Assign plus its proofs.
+"""`cnnlab build [ASSIGNMENT...] --out DIR [--force] [--json]`: Otter Assign plus its proofs.
 
-Thin: the work is autograder.build.build_assignment. The arguments are checked before
+Thin: the work is autograder.build (build_assignment, or ensure_built to keep a proved build
+from the same inputs). The arguments are checked before
 autograder.build is imported (it brings torch and nbformat, about 2 s), so a mistyped
 command answers at once."""
 from __future__ import annotations
@@ -22,12 +23,18 @@ def register(subparsers) -> None:
                     "scores 100% and the blank notebook 0 when graded with the zip, and that "
                     "nothing of the solutions or hidden tests reaches the student folder. "
                     "Writes DIR/<a>/student/, DIR/<a>/autograder/ (with the zip), "
-                    "DIR/<a>/leak_report.json and DIR/<a>/proofs.json. Exit 1 on any failure.",
+                    "DIR/<a>/leak_report.json and DIR/<a>/proofs.json. A build already in DIR "
+                    "from the same inputs (the master notebook, what the zip ships, the Otter, "
+                    "torch and Python versions) is kept with its proofs; --force makes it "
+                    "again. Exit 1 on any failure.",
         epilog="example: cnnlab build cnn_costs --out build/",
     )
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="assignments to build (default: every one under assignments/)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    parser.add_argument("--force", action="store_true",
+                        help="build again even where DIR holds a proved build from the same "
+                             "inputs")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON summary per assignment instead of text")
     parser.set_defaults(func=run)
@@ -54,7 +61,9 @@ def run(args) -> int:
     summaries = []
     for name in names:
         try:
-            summaries.append(build.build_assignment(name, args.out, progress=progress))
+            summaries += (build.build([name], args.out, progress=progress, reuse=True)
+                          if not args.force
+                          else [build.build_assignment(name, args.out, progress=progress)])
         except build.BuildError as err:
             print(f"cnnlab build: {name}: FAILED: {err}", file=sys.stderr)
             return 1
