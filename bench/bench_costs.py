@@ -39,7 +39,7 @@ print(t2 - t1)
 COSTS_IN_PROCESS = """
 import time
 import torch
-from cnnlab.costs import cost_rows
+from solutions.module_costs import cost_rows
 t1 = time.perf_counter()
 cost_rows("resnet152")
 print(time.perf_counter() - t1)

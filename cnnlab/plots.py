@@ -32,16 +32,16 @@ _METADATA = {".png": {"Software": None},
 
 def costs_figure(report: dict, level: str = "auto"):
     """Three bar panels side by side (memory, params, FLOPs), one row per layer, block or
-    stage (cnnlab.costs.group_rows; "auto" keeps a deep network to at most 30 rows), each bar
-    labelled with its absolute value and its share of the model's total. Returns the
-    matplotlib Figure; plot_costs saves it."""
+    stage (solutions.module_costs.group_rows; "auto" keeps a deep network to at most 30
+    rows), each bar labelled with its absolute value and its share of the model's total.
+    Returns the matplotlib Figure; plot_costs saves it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from cnnlab.costs import group_rows
+    from solutions.module_costs import group_rows
 
     rows, totals = report["rows"], report["totals"]
     used, groups = group_rows(report["model"], rows, level)

@@ -215,18 +215,17 @@ def _conv_fc(rows: list[dict]) -> list[dict]:
 def _resnet_v1_rows(model: str) -> list[dict] | None:
     """The network of He et al. (2016): stride 2 on a bottleneck's first 1x1 conv, where
     torchvision (and solutions.cnn_architectures) put it on the 3x3 ("ResNet v1.5")."""
-    from cnnlab import costs
-    from solutions import cnn_architectures
+    from solutions import cnn_architectures, module_costs
 
     if not model.startswith("resnet"):
         return None
-    net = costs.build_without_init(model, "cpu")  # shapes are all a cost table needs
+    net = module_costs.build_without_init(model, "cpu")  # shapes are all a cost table needs
     moved = 0
     for block in net.modules():
         if isinstance(block, cnn_architectures.Bottleneck) and block.conv2.stride == (2, 2):
             block.conv1.stride, block.conv2.stride = (2, 2), (1, 1)
             moved += 1
-    return costs.module_rows(net, (3, 224, 224)) if moved else None
+    return module_costs.module_rows(net, (3, 224, 224)) if moved else None
 
 
 READINGS = [
@@ -254,7 +253,8 @@ UNITS = {
 }
 
 # Where the summary figures' networks come from: the VGG-16 rows are solutions.cnn_costs'
-# lecture layer list; ResNet rows come from the reference modules (cnnlab costs).
+# lecture layer list; ResNet rows come from the reference modules (solutions.module_costs,
+# the rows `cnnlab costs` prints).
 SUMMARY_PROVENANCE = [
     ("AlexNet vs VGG-16 bar charts, and VGG-16's row on the ResNet results slide",
      "Transcribed from the course staff's recollection of the slides; not checked against "
@@ -293,8 +293,8 @@ def network_rows(network: str) -> list[dict]:
         return cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT, cnn_costs.ALEXNET_LAYERS)
     if network == "vgg16":
         return cnn_costs.cost_table(cnn_costs.VGG16_INPUT, cnn_costs.VGG16_LAYERS)
-    from cnnlab import costs
-    return costs.cost_rows(network)
+    from solutions import module_costs
+    return module_costs.cost_rows(network)
 
 
 def _in_unit(rows: list[dict], unit: str) -> float:

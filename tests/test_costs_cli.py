@@ -3,7 +3,8 @@
 Shapes are checked against a real forward pass on the CPU (torch's own kernels, batch 2,
 hooks on every counted layer); params against sum(p.numel()) and torchvision's published
 counts; the AlexNet rows against the lecture's worked example in solutions.cnn_costs. Every
-registered model is tested by being registered (parametrized over cnnlab.costs.MODELS).
+registered model is tested by being registered (parametrized over
+solutions.module_costs.MODELS).
 """
 from __future__ import annotations
 
@@ -18,17 +19,18 @@ import torch
 from torch import nn
 
 from cli_asserts import one_line_error
-from cnnlab import costs
 from cnnlab.cli import main
-from solutions import cnn_costs
+from solutions import cnn_costs, module_costs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # A small input per model where the network allows one, so the real forward stays cheap.
 # LeNet-5's fc1 fixes its input at 28x28; AlexNet needs at least 63x63.
 SMALL_INPUT = {"lenet5": (1, 28, 28), "alexnet": (3, 67, 67), "googlenet_stem": (3, 64, 64)}
-SMALL_INPUT.update({name: (3, 32, 32) for name in costs.MODELS if name.startswith("vgg")})
-SMALL_INPUT.update({name: (3, 64, 64) for name in costs.MODELS if name.startswith("resnet")})
+SMALL_INPUT.update({name: (3, 32, 32) for name in module_costs.MODELS
+                    if name.startswith("vgg")})
+SMALL_INPUT.update({name: (3, 64, 64) for name in module_costs.MODELS
+                    if name.startswith("resnet")})
 
 COUNTED = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
            nn.Flatten, nn.Linear)
@@ -43,7 +45,7 @@ def real_forward(model: str, shape: tuple) -> tuple[list, list, int]:
     torch's own meta -> to_empty, so building VGG does not draw 100M random numbers; the
     values are garbage, the shapes are torch's."""
     with torch.device("meta"):
-        net = costs.build_model(model)
+        net = module_costs.build_model(model)
     net = net.to_empty(device="cpu").eval()
     outputs, linear_inputs = [], []
     for name, module in net.named_modules():
@@ -58,11 +60,11 @@ def real_forward(model: str, shape: tuple) -> tuple[list, list, int]:
     return outputs, linear_inputs, sum(p.numel() for p in net.parameters())
 
 
-@pytest.mark.parametrize("model", list(costs.MODELS))
+@pytest.mark.parametrize("model", list(module_costs.MODELS))
 def test_rows_match_a_real_forward_pass(model):
     shape = SMALL_INPUT[model]
     outputs, linear_inputs, numel = real_forward(model, shape)
-    rows = costs.cost_rows(model, shape)
+    rows = module_costs.cost_rows(model, shape)
 
     hooked = {name for name, _ in outputs}
     # Every row but the one for the functional torch.flatten is a module torch ran.
@@ -89,7 +91,7 @@ def test_rows_follow_the_order_torch_runs_the_layers(model):
     # ResNet this is the reference's forward, shortcut and main branch as it runs them.
     shape = SMALL_INPUT[model]
     with torch.device("meta"):
-        net = costs.build_model(model)
+        net = module_costs.build_model(model)
     net = net.to_empty(device="cpu").eval()
     started = []
     for name, module in net.named_modules():
@@ -97,7 +99,7 @@ def test_rows_follow_the_order_torch_runs_the_layers(model):
             module.register_forward_pre_hook(lambda m, i, name=name: started.append(name))
     with torch.no_grad():
         net(torch.zeros((1, *shape)))
-    rows = [r["name"] for r in costs.cost_rows(model, shape) if r["type"] != "flatten"]
+    rows = [r["name"] for r in module_costs.cost_rows(model, shape) if r["type"] != "flatten"]
     assert rows == started
     if model.startswith("resnet"):
         # Every block's layers come together, block after block, as torch runs them.
@@ -165,7 +167,7 @@ def test_module_rows_follow_a_hand_changed_network():
     for handle in handles:
         handle.remove()
 
-    rows = {r["name"]: r for r in costs.module_rows(net, (3, 64, 64))}
+    rows = {r["name"]: r for r in module_costs.module_rows(net, (3, 64, 64))}
     assert not any(m._forward_hooks for m in net.modules()), "module_rows left hooks behind"
     for name in moved:
         c, h, w = conv_inputs[name]
@@ -174,14 +176,14 @@ def test_module_rows_follow_a_hand_changed_network():
         assert rows[name]["output_shape"] == (conv.out_channels, h // 2, w // 2)
     assert sum(r["params"] for r in rows.values()) == sum(p.numel() for p in net.parameters())
     assert (sum(r["flops"] for r in rows.values())
-            < sum(r["flops"] for r in costs.cost_rows("resnet50", (3, 64, 64))))
+            < sum(r["flops"] for r in module_costs.cost_rows("resnet50", (3, 64, 64))))
 
 
-@pytest.mark.parametrize("model", list(costs.MODELS))
+@pytest.mark.parametrize("model", list(module_costs.MODELS))
 def test_row_costs_follow_the_formulas(model):
     shape = SMALL_INPUT[model]
-    rows = costs.cost_rows(model, shape)
-    assert {r["type"] for r in rows} <= set(costs.ROW_TYPES)
+    rows = module_costs.cost_rows(model, shape)
+    assert {r["type"] for r in rows} <= set(module_costs.ROW_TYPES)
     for r in rows:
         n = 1
         for d in r["output_shape"]:
@@ -196,11 +198,11 @@ def test_row_costs_follow_the_formulas(model):
 
 @pytest.mark.parametrize("model, count", sorted(PUBLISHED_PARAMS.items()))
 def test_total_params_match_torchvision(model, count):
-    assert costs.cost_report(model)["totals"]["params"] == count
+    assert module_costs.cost_report(model)["totals"]["params"] == count
 
 
 def test_alexnet_rows_equal_the_lecture_worked_example():
-    report = costs.cost_report("alexnet")
+    report = module_costs.cost_report("alexnet")
     assert report["input_shape"] == [3, 227, 227]
     by_name = {r["name"]: r for r in report["rows"]}
     lecture = {r["name"]: r for r in cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT,
@@ -222,21 +224,22 @@ def test_alexnet_rows_equal_the_lecture_worked_example():
 
 def test_adaptive_pool_flops():
     # Divisible: an ordinary pool with kernel = stride = in // out.
-    rows = {r["name"]: r for r in costs.cost_rows("resnet50", (3, 64, 64))}
+    rows = {r["name"]: r for r in module_costs.cost_rows("resnet50", (3, 64, 64))}
     assert rows["avgpool"]["flops"] == cnn_costs.pool_flops(2048, 2, 2, 2)
     # 1x1 -> 7x7 (VGG at 32x32): 49 windows of one element each.
-    rows = {r["name"]: r for r in costs.cost_rows("vgg11", (3, 32, 32))}
+    rows = {r["name"]: r for r in module_costs.cost_rows("vgg11", (3, 32, 32))}
     assert rows["avgpool"]["output_shape"] == (512, 7, 7)
     assert rows["avgpool"]["flops"] == 512 * 49
     # Not divisible, 5 -> 3: windows [0,2), [1,4), [3,5) read 2 + 3 + 2 = 7 per dimension.
-    assert costs._adaptive_pool_flops(4, (5, 5), (3, 3)) == 4 * 7 * 7
+    assert module_costs._adaptive_pool_flops(4, (5, 5), (3, 3)) == 4 * 7 * 7
 
 
 @pytest.mark.parametrize("model, shape", [("lenet5", None), ("alexnet", None),
                                           ("resnet18", (3, 64, 64)),
                                           ("vgg11_bn", (3, 32, 32))])
 def test_meta_device_gives_the_same_rows(model, shape):
-    assert costs.cost_rows(model, shape, device="meta") == costs.cost_rows(model, shape)
+    assert (module_costs.cost_rows(model, shape, device="meta")
+            == module_costs.cost_rows(model, shape))
 
 
 def test_json_output_follows_the_contract(capsys):
@@ -251,7 +254,7 @@ def test_json_output_follows_the_contract(capsys):
     assert "layer2.0.downsample.0" in [r["name"] for r in report["rows"]]
     for row in report["rows"]:
         assert set(row) == {"name", "type", "output_shape", "memory_kb", "params", "flops"}
-        assert isinstance(row["name"], str) and row["type"] in costs.ROW_TYPES
+        assert isinstance(row["name"], str) and row["type"] in module_costs.ROW_TYPES
         assert all(isinstance(d, int) and d > 0 for d in row["output_shape"])
         assert isinstance(row["memory_kb"], float)
         assert isinstance(row["params"], int) and isinstance(row["flops"], int)
@@ -300,7 +303,7 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, capsys):
 def test_unknown_model_lists_the_accepted_ones(capsys):
     assert main(["costs", "resnet9"]) == 2
     err = capsys.readouterr().err
-    for name in costs.MODELS:
+    for name in module_costs.MODELS:
         assert name in err
 
 

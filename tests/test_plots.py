@@ -15,9 +15,9 @@ import itertools
 import pytest
 from PIL import Image
 
-from cnnlab import costs, plots
+from cnnlab import plots
 from cnnlab.cli import main
-from solutions import cnn_costs
+from solutions import cnn_costs, module_costs
 
 SHOWN_PX = 1280        # the narrowest a slide shows a full-width image
 MIN_TEXT_PX = 14
@@ -82,7 +82,7 @@ def reports():
 
 def report_of(reports, model):
     if model not in reports:
-        reports[model] = costs.cost_report(model)
+        reports[model] = module_costs.cost_report(model)
     return reports[model]
 
 
@@ -118,7 +118,7 @@ def test_cost_figure_is_legible_on_a_slide(model, reports):
 @pytest.mark.parametrize("model", ["resnet50", "resnet152", "vgg19", "vgg19_bn"])
 def test_deep_networks_are_grouped_by_default(model, reports):
     report = report_of(reports, model)
-    level, groups = costs.group_rows(model, report["rows"])
+    level, groups = module_costs.group_rows(model, report["rows"])
     assert len(groups) <= MAX_ROWS < len(report["rows"]) or level == "layer"
     # The groups are runs of consecutive rows, in forward order, covering every row once.
     assert [n for g in groups for n in g["names"]] == [r["name"] for r in report["rows"]]
@@ -131,7 +131,7 @@ def test_row_names_are_the_lectures(reports):
                           ("vgg16", cnn_costs.VGG16_LAYERS),
                           ("lenet5", cnn_costs.LENET5_LAYERS)):
         rows = report_of(reports, model)["rows"]
-        labels = [lab["label"] for lab, r in zip(costs.lecture_labels(model, rows), rows)
+        labels = [lab["label"] for lab, r in zip(module_costs.lecture_labels(model, rows), rows)
                   if r["name"] != "avgpool"]
         assert labels == [layer["name"] for layer in layers], model
 
@@ -142,7 +142,7 @@ def test_resnet_stages_follow_the_module(model, reports):
 
     net = getattr(cnn_architectures, model)()
     report = report_of(reports, model)
-    _, stages = costs.group_rows(model, report["rows"], "stage")
+    _, stages = module_costs.group_rows(model, report["rows"], "stage")
     by_path = {g["path"]: g for g in stages}
     for n in range(1, 5):
         stage = getattr(net, f"layer{n}")

@@ -1,4 +1,4 @@
-"""Lecture-style cost tables of the reference networks, read off the real nn.Modules.
+"""The module-to-rows cost table: lecture-style cost rows read off a real nn.Module.
 
 `cost_rows(model, input_shape)` builds the reference module with its weight initialisation
 skipped, runs one forward pass with forward hooks on the layers the lecture counts, and turns
@@ -6,14 +6,16 @@ each hook call into a row. The forward runs on an empty batch, a (0, C, H, W) CP
 torch's C++ kernels check and infer every shape and do no arithmetic. (device="meta", a
 (1, C, H, W) meta tensor, gives the same rows, but torch's Python meta kernels import sympy
 and torch._dynamo on first use, about 1 s; see docs/bench/costs.md.) Shapes come from torch;
-params and FLOPs come from the lecture's formulas in `solutions.cnn_costs` (written once),
-fed with the kernel, stride and padding read off each module. Two cross-checks run on every
-table: each formula's output shape must equal torch's, and the rows' params must add up to
-`sum(p.numel())` of the module. The rows come in the order torch runs the layers (the hooks
-fire as it does), so they follow whatever the module's forward does, residual shortcuts
-included; tests/test_costs_cli.py checks this against forward pre-hooks.
+params and FLOPs come from the lecture's formulas in `solutions.cnn_costs` (written once):
+each conv, pool and fc module is read as the lecture's layer (kernel, stride, padding, out
+channels or features) and costed by `cnn_costs.layer_costs`, the rule the lecture's layer
+lists are costed by. Two cross-checks run on every table: each formula's output shape must
+equal torch's, and the rows' params must add up to `sum(p.numel())` of the module. The rows
+come in the order torch runs the layers (the hooks fire as it does), so they follow whatever
+the module's forward does, residual shortcuts included; tests/test_costs_cli.py checks this
+against forward pre-hooks.
 
-Counting choices the lecture does not make (also printed under the table):
+Counting choices the lecture does not make (`cnnlab costs` prints them under the table):
 - Batch norm: params 2C (gamma and beta; running statistics are buffers, not params);
   FLOPs C*H*W, one multiply-add per element (in eval mode BN is y = a*x + b).
 - AdaptiveAvgPool2d: when the input size is a multiple of the output size, torch's windows
@@ -26,16 +28,17 @@ Counting choices the lecture does not make (also printed under the table):
 - ReLU, dropout and the residual additions get no rows, so the memory total is the sum of
   the recorded layers' outputs, as in the lecture's tables.
 
-torch and the reference architectures are imported on first use, so importing this module
-(and building the CLI's parser) stays cheap.
+Pure: no files are read or written. torch and the reference architectures are imported on
+first use, so importing this module (and building the CLI's parser from MODELS) stays cheap.
+`cnnlab costs` prints these rows (cnnlab/commands/costs.py) and draws them (cnnlab/plots.py).
 """
 from __future__ import annotations
 
 import difflib
 import re
-import textwrap
 
-from solutions import cnn_costs as F
+from solutions import cnn_costs
+from solutions.cnn_costs import _numel
 
 # name -> (builder in solutions.cnn_architectures, its keyword arguments, default input).
 # A new model is one row.
@@ -59,13 +62,6 @@ MODELS: dict[str, tuple[str, dict, tuple[int, int, int]]] = {
 }
 
 ROW_TYPES = ("conv", "batchnorm", "pool", "flatten", "fc")
-
-FOOTNOTE = (
-    "Memory: output elements x 4 bytes at batch 1 (KB = 1024 bytes). FLOPs: one multiply-add "
-    "= one FLOP. Batch norm: params 2C, FLOPs one per output element. Adaptive average "
-    "pools: kernel = stride = in // out where that divides, else the exact sum of window "
-    "sizes. ReLU, dropout and residual additions are not counted."
-)
 
 
 class CostError(ValueError):
@@ -105,19 +101,6 @@ def resolve_model(name: str) -> str:
                     f"optional): {accepted_models()}")
 
 
-def parse_input_shape(text: str) -> tuple[int, int, int]:
-    """'C,H,W' -> (C, H, W), three positive ints."""
-    parts = [p.strip() for p in text.replace("x", ",").split(",")]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise CostError(f"--input must be three positive ints C,H,W (e.g. 3,224,224); "
-                        f"got {text!r}")
-    return shape  # type: ignore[return-value]
-
-
 def build_model(model: str):
     """The reference nn.Module for a registered name (any case, see resolve_model), built on
     whatever device is current."""
@@ -140,7 +123,7 @@ def _adaptive_pool_flops(channels: int, size_in: tuple, size_out: tuple) -> int:
     if all(i % o == 0 for i, o in zip(size_in, size_out)):
         k = [i // o for i, o in zip(size_in, size_out)]
         if k[0] == k[1]:
-            return F.pool_flops(channels, size_in[0], size_in[1], k[0])
+            return cnn_costs.pool_flops(channels, size_in[0], size_in[1], k[0])
     # torch's adaptive windows: [floor(j*in/out), ceil((j+1)*in/out)) along each dimension.
     reads = 1
     for i, o in zip(size_in, size_out):
@@ -148,7 +131,7 @@ def _adaptive_pool_flops(channels: int, size_in: tuple, size_out: tuple) -> int:
     return channels * reads
 
 
-class _Recorder:
+class _RowRecorder:
     """Forward-hook target: appends one row per counted layer, in forward order."""
 
     def __init__(self):
@@ -156,12 +139,17 @@ class _Recorder:
         self.last_ndim = 0
 
     def row(self, name: str, kind: str, label: str, shape: tuple, params: int, flops: int):
-        numel = 1
-        for d in shape:
-            numel *= d
         self.rows.append({"name": name, "type": kind, "label": label,
-                          "output_shape": tuple(shape), "memory_kb": F.memory_kb(numel),
+                          "output_shape": tuple(shape),
+                          "memory_kb": cnn_costs.memory_kb(_numel(shape)),
                           "params": params, "flops": flops})
+
+    def lecture_layer(self, name: str, layer: dict, in_shape: tuple, out_shape: tuple):
+        """(params, flops) of `layer` (the lecture's layer format) by the lecture's rule,
+        after checking that its formula's output shape is torch's."""
+        formula_shape, params, flops = cnn_costs.layer_costs(in_shape, layer)
+        _require_torch_shape(name, formula_shape, out_shape)
+        return params, flops
 
     def hook(self, name: str, module, inputs, output) -> None:
         from torch import nn
@@ -173,29 +161,25 @@ class _Recorder:
             if x.dim() == 2 and self.last_ndim == 4:
                 # torch.flatten in forward: no module, so no hook; the lecture has a row.
                 self.row("flatten", "flatten", "flatten", in_shape, 0, 0)
-            cin, cout = module.in_features, module.out_features
+            layer = {"type": "fc", "out_features": module.out_features,
+                     "bias": module.bias is not None}
             self.row(name, "fc", "fc", out_shape,
-                     F.fc_params(cin, cout, bias=module.bias is not None),
-                     F.fc_flops(cin, cout))
+                     *self.lecture_layer(name, layer, (module.in_features,), out_shape))
         elif isinstance(module, nn.Conv2d):
             if module.groups != 1 or _square(module.dilation, "dilation", name) != 1:
                 raise NotImplementedError(f"{name}: grouped or dilated conv")
             k = _square(module.kernel_size, "kernel", name)
             s = _square(module.stride, "stride", name)
             p = _square(module.padding, "padding", name)
-            c, h, w = in_shape
-            cout = module.out_channels
-            expected = (cout, F.conv_output_size(h, k, s, p), F.conv_output_size(w, k, s, p))
-            _agree(name, expected, out_shape)
+            layer = {"type": "conv", "out_channels": module.out_channels, "kernel": k,
+                     "stride": s, "padding": p, "bias": module.bias is not None}
             self.row(name, "conv", f"conv {k}x{k}" + (f" s{s}" if s != 1 else "")
                      + (f" p{p}" if p else ""), out_shape,
-                     F.conv_params(c, cout, k, bias=module.bias is not None),
-                     F.conv_flops(c, h, w, cout, k, s, p))
+                     *self.lecture_layer(name, layer, in_shape, out_shape))
         elif isinstance(module, nn.BatchNorm2d):
             params = sum(t.numel() for t in module.parameters(recurse=False))
             assert params == 2 * module.num_features, f"{name}: BN params {params}"
-            c, h, w = out_shape
-            self.row(name, "batchnorm", "batchnorm", out_shape, params, c * h * w)
+            self.row(name, "batchnorm", "batchnorm", out_shape, params, _numel(out_shape))
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             dilation = getattr(module, "dilation", 1)  # AvgPool2d has none
             if module.ceil_mode or _square(dilation, "dilation", name) != 1:
@@ -203,12 +187,11 @@ class _Recorder:
             k = _square(module.kernel_size, "kernel", name)
             s = _square(module.stride if module.stride is not None else k, "stride", name)
             p = _square(module.padding, "padding", name)
-            c, h, w = in_shape
-            _agree(name, (c, F.pool_output_size(h, k, s, p), F.pool_output_size(w, k, s, p)),
-                   out_shape)
+            layer = {"type": "pool", "kernel": k, "stride": s, "padding": p}
             kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
             self.row(name, "pool", f"{kind} {k}x{k}" + (f" s{s}" if s != k else "")
-                     + (f" p{p}" if p else ""), out_shape, 0, F.pool_flops(c, h, w, k, s, p))
+                     + (f" p{p}" if p else ""), out_shape,
+                     *self.lecture_layer(name, layer, in_shape, out_shape))
         elif isinstance(module, nn.AdaptiveAvgPool2d):
             c = in_shape[0]
             self.row(name, "pool", f"avgpool adaptive {out_shape[1]}x{out_shape[2]}",
@@ -218,7 +201,7 @@ class _Recorder:
         self.last_ndim = output.dim()
 
 
-def _agree(name: str, formula: tuple, torch_shape: tuple) -> None:
+def _require_torch_shape(name: str, formula: tuple, torch_shape: tuple) -> None:
     if tuple(formula) != tuple(torch_shape):
         raise AssertionError(f"{name}: the lecture's formula gives {formula}, "
                              f"torch gives {torch_shape}")
@@ -295,7 +278,7 @@ def module_rows(net, input_shape: tuple[int, int, int], device: str = "cpu") -> 
     import torch
 
     net = net.eval()
-    recorder = _Recorder()
+    recorder = _RowRecorder()
     counted = _counted_types()
     handles = [module.register_forward_hook(
                    lambda m, i, o, name=name: recorder.hook(name, m, i, o))
@@ -459,42 +442,3 @@ def group_rows(model: str, rows: list[dict], level: str = "auto") -> tuple[str, 
         g["count"] = len(g["names"])
         del g["key"]
     return candidate, groups
-
-
-def human(n: float) -> str:
-    """1234567 -> '1.23M': three significant figures with K/M/G, as the lecture writes."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            value = n / scale
-            return f"{value:.3g}{unit}" if value < 100 else f"{value:,.0f}{unit}"
-    return f"{n:g}"
-
-
-def format_table(report: dict, rows: list[dict] | None = None) -> str:
-    """The lecture-style table: Layer, Type, Output shape, Memory KB, Params, FLOPs.
-
-    `rows` (from cost_rows, same order as report["rows"]) only adds the kernel/stride/padding
-    labels to the Type column."""
-    labels = [r["label"] for r in rows] if rows else [r["type"] for r in report["rows"]]
-    header = ("Layer", "Type", "Output shape", "Memory KB", "Params", "FLOPs")
-    body = [(r["name"], label,
-             "x".join(map(str, r["output_shape"])), f"{r['memory_kb']:,.1f}",
-             f"{r['params']:,}", human(r["flops"])) for r, label in zip(report["rows"], labels)]
-    t = report["totals"]
-    total = ("total", "", "", f"{t['memory_kb']:,.1f}", f"{t['params']:,}", human(t["flops"]))
-    widths = [max(len(line[i]) for line in [header, total, *body]) for i in range(6)]
-
-    def fmt(line):
-        left = [line[i].ljust(widths[i]) for i in range(3)]
-        right = [line[i].rjust(widths[i]) for i in range(3, 6)]
-        return "  ".join(left + right).rstrip()
-
-    rule = "-" * len(fmt(header))
-    c, h, w = report["input_shape"]
-    out = [f"{report['model']}, input {c}x{h}x{w}", rule, fmt(header), rule,
-           *map(fmt, body), rule, fmt(total),
-           f"Totals: {t['params']:,} params ({human(t['params'])}), "
-           f"{t['flops']:,} FLOPs ({human(t['flops'])}), "
-           f"memory {t['memory_kb']:,.1f} KB ({t['memory_kb'] / 1024:,.2f} MB)",
-           "", textwrap.fill(FOOTNOTE, width=max(len(rule), 60))]
-    return "\n".join(out)
