@@ -112,7 +112,7 @@ class LocalPool(Executor):
 def _read_submission(path: str) -> bytes | None:
     """The notebook's bytes, or None when this machine cannot read it as a file (the grader
     then says why, here: see DaskExecutor)."""
-    from cnnlab.paths import input_problem
+    from autograder.inputs import input_problem
 
     if input_problem(path):
         return None

@@ -287,7 +287,7 @@ def bound_grader_memory() -> None:
 def notebook_assignment(path: Path) -> str | None:
     """The assignment Otter Assign wrote into the notebook's metadata, if any (None for
     metadata of any other shape: a student may have edited it)."""
-    from cnnlab.paths import input_problem
+    from autograder.inputs import input_problem
 
     path = Path(path)
     if input_problem(path):
@@ -305,7 +305,7 @@ def validate_submission(path: Path) -> dict:
         raise GradingError("file not found")
     if path.is_dir():
         raise GradingError("is a directory, not a notebook")
-    from cnnlab.paths import input_problem  # a device such as /dev/zero, unreadable, huge
+    from autograder.inputs import input_problem  # a device such as /dev/zero, unreadable, huge
 
     problem = input_problem(path)
     if problem:

@@ -1,17 +1,16 @@
 """Checks on the paths a command is given, made before any work: a bad --out, --csv or --plot
-is a one-line UserError at once, not a traceback after minutes of grading."""
+is a one-line UserError at once, not a traceback after minutes of grading. An input file is
+checked by the grader's own rule (autograder.inputs.input_problem), with its reasons."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from autograder.inputs import input_problem
+
 # What matplotlib's savefig writes without extra packages (Agg, PDF, SVG, PS backends).
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".ps", ".eps", ".tif", ".tiff",
                  ".webp")
-
-# Inputs larger than this are refused before they are read (a notebook, a CSV, a key): the
-# biggest real ones are a few MB; /dev/zero or a mistaken video file should not fill memory.
-MAX_INPUT_BYTES = 200 * 1024 * 1024
 
 
 def _user_error(message: str) -> Exception:
@@ -54,19 +53,12 @@ def output_dir(path: str | os.PathLike, option: str = "--out") -> Path:
     return p
 
 
-def input_problem(path: str | os.PathLike) -> str | None:
-    """Why `path` cannot be read as an input file, or None: missing, a folder, not a regular
-    file (a device, a pipe), unreadable, or too large."""
-    p = Path(path)
-    if not p.exists():
-        return "no such file"
-    if p.is_dir():
-        return "is a folder, not a file"
-    if not p.is_file():
-        return "not a regular file (a device or a pipe?)"
-    if not os.access(p, os.R_OK):
-        return "not readable (permission denied)"
-    size = p.stat().st_size
-    if size > MAX_INPUT_BYTES:
-        return f"too large ({size / 2**20:,.0f} MiB; the limit is {MAX_INPUT_BYTES // 2**20} MiB)"
-    return None
+def input_file(path: str | os.PathLike, option: str | None = None) -> Path:
+    """`path` as a file this command may read (autograder.inputs.input_problem: not missing,
+    a folder, a device, unreadable or huge), or a one-line error '[OPTION ]PATH: cannot
+    read: why'."""
+    problem = input_problem(path)
+    if problem:
+        where = f"{option} {path}" if option else f"{path}"
+        raise _user_error(f"{where}: cannot read: {problem}")
+    return Path(path)

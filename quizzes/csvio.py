@@ -6,13 +6,17 @@ import csv
 import io
 import json
 import math
-from pathlib import Path
-
-from cnnlab.paths import input_problem
+import os
+import stat
 
 # A roster this long is a mistake (a whole university's export?): each student gets every
 # question, and the files would run to gigabytes.
 MAX_STUDENTS = 20_000
+
+# Quiz files are small (a roster, responses, a key of at most 100,000 question variants); a
+# larger one is a mistake, refused before it is read into memory. `cnnlab quiz` checks each
+# path first by the grader's rule (cnnlab/paths.py, autograder.inputs), for its messages.
+MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 class QuizInputError(ValueError):
@@ -25,15 +29,26 @@ class QuizInputError(ValueError):
 
 
 def read_text(path) -> str:
-    """The file's text. A missing file, a folder, a device such as /dev/zero, an unreadable
-    or a huge file is refused before anything is read."""
-    problem = input_problem(path)
-    if problem is not None:
-        raise QuizInputError(path, None, f"cannot read: {problem}")
+    """The file's text. A missing file, a folder, a device such as /dev/zero, a pipe, an
+    unreadable or a huge file is refused before anything is read."""
     try:
-        raw = Path(path).read_bytes()
+        # O_NONBLOCK: opening a pipe must not wait for a writer (it is refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as err:
         raise QuizInputError(path, None, f"cannot read: {err.strerror or err}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise QuizInputError(path, None, "cannot read: not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise QuizInputError(path, None, f"cannot read: larger than "
+                                             f"{MAX_FILE_BYTES // 2**20} MiB")
+        with open(fd, "rb", closefd=False) as file:
+            raw = file.read()
+    except OSError as err:
+        raise QuizInputError(path, None, f"cannot read: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
     try:
         return raw.decode("utf-8-sig")  # Excel and Canvas write a BOM
     except UnicodeDecodeError as err:

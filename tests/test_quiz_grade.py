@@ -344,13 +344,15 @@ def test_plot_in_another_format(tmp_path, capsys):
     ("HUGE", "too large")])
 def test_inputs_that_are_not_small_files_are_refused(tmp_path, capsys, monkeypatch, which,
                                                       bad, words):
-    import cnnlab.paths
+    from autograder import inputs
+    from quizzes import csvio
 
     _, key, resp = _sample_key(tmp_path)
     path = {"DIR": str(tmp_path), "MISSING": str(tmp_path / "nope"), "HUGE": None}.get(bad, bad)
     if bad == "HUGE":  # the limit lowered to the other file's size; this one padded past it
         limit = max(key.stat().st_size, resp.stat().st_size)
-        monkeypatch.setattr(cnnlab.paths, "MAX_INPUT_BYTES", limit)
+        monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", limit)  # the CLI's check
+        monkeypatch.setattr(csvio, "MAX_FILE_BYTES", limit)  # the library's own
         target = resp if which == "responses" else key
         with open(target, "a") as fh:
             fh.write("\n" * (limit + 1))

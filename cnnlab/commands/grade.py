@@ -119,7 +119,7 @@ def _unchanged(book, args, known) -> tuple[list, list[dict], dict]:
     graded the same bytes with the same grader (and could run it)."""
     from autograder import gradebook
     from autograder.grade import notebook_assignment
-    from cnnlab.paths import input_problem
+    from autograder.inputs import input_problem
 
     todo, stored, keys = [], [], {}
     for s in args.submissions:

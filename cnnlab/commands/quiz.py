@@ -87,7 +87,7 @@ def register(subparsers) -> None:
 
 def run_generate(args) -> int:
     from cnnlab.cli import UserError
-    from cnnlab.paths import input_problem, output_dir
+    from cnnlab.paths import input_file, output_dir
     from quizzes.csvio import QuizInputError
     from quizzes.generate import FILE_NAMES, generate
     from quizzes.templates import TEMPLATES
@@ -118,9 +118,8 @@ def run_generate(args) -> int:
         parse_difficulty(args.difficulty)
     except ValueError as err:
         raise UserError(str(err)) from None
-    problem = input_problem(args.roster) if args.roster is not None else None
-    if problem:
-        raise UserError(str(QuizInputError(args.roster, None, f"cannot read: {problem}")))
+    if args.roster is not None:
+        input_file(args.roster)
     output_dir(args.out, "--out")  # before any work; created if needed
     try:
         result = generate(args.out, args.seed, args.variants, args.roster, questions,
@@ -158,7 +157,7 @@ def run_generate(args) -> int:
 
 def run_grade(args) -> int:
     from cnnlab.cli import UserError
-    from cnnlab.paths import PLOT_SUFFIXES, output_file
+    from cnnlab.paths import PLOT_SUFFIXES, input_file, output_file
     from quizzes.csvio import QuizInputError
     from quizzes.grade import grade_files, public, report, skipped_lines
 
@@ -171,6 +170,8 @@ def run_grade(args) -> int:
             book = Gradebook(args.db)
         except GradebookError as err:
             raise UserError(f"--db {err}") from None
+    input_file(args.key)  # in the order grade_files reads them
+    input_file(args.responses)
     try:
         result = grade_files(args.responses, args.key)
     except QuizInputError as err:

@@ -54,7 +54,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from cnnlab.cli import UserError
-    from cnnlab.paths import input_problem, output_dir, output_file
+    from autograder.inputs import input_problem
+    from cnnlab.paths import output_dir, output_file
 
     if not args.db and not args.json:
         raise UserError("give the records to report on: --db GRADEBOOK or --json FILE...")
