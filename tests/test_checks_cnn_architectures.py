@@ -4,11 +4,14 @@ fail every check with "not implemented", and each catalogued mistake fails its q
 with feedback that names it."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 
 from autograder.checks import cnn_architectures as checks
-from autograder.checks import torch_utils
+from autograder.checks import model_probes, model_specs, probes, reference_weights
+from autograder.checks.common import StudentTimeout
 from student_variants import arch_mistakes, failure, mutated, namespace
 
 ALL_CHECKS = [c for cs in checks.QUESTIONS.values() for c in cs]
@@ -74,7 +77,7 @@ def test_builder_returning_none_or_a_non_module():
 
 
 def test_an_infinite_loop_times_out(monkeypatch):
-    monkeypatch.setattr(torch_utils, "BUILD_TIMEOUT", 1.0)
+    monkeypatch.setattr(model_specs, "BUILD_TIMEOUT", 1.0)
     env = namespace("solutions.cnn_architectures")
 
     class Hang(torch.nn.Module):
@@ -104,7 +107,7 @@ def test_probes_run_where_the_env_says():
     class SandboxEnv(dict):
         def run_probe(self, name, *args):
             calls.append(name)
-            return getattr(torch_utils, name)(dict(self), *args)
+            return probes.probe_function(name)(dict(self), *args)
 
     env = SandboxEnv(namespace("solutions.cnn_architectures"))
     checks.check_basic_block_outputs(env)
@@ -113,8 +116,8 @@ def test_probes_run_where_the_env_says():
 
 def test_randomized_reference_is_seeded_and_covers_batchnorm_statistics():
     s = checks.spec("BasicBlock", 4, 8, stride=2)
-    a = torch_utils.reference_model(checks.REFERENCE, s, 1).state_dict()
-    b = torch_utils.reference_model(checks.REFERENCE, s, 1).state_dict()
+    a = reference_weights.reference_model(checks.REFERENCE, s, 1).state_dict()
+    b = reference_weights.reference_model(checks.REFERENCE, s, 1).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["bn1.running_mean"], torch.zeros(8))
     assert not torch.equal(a["bn1.running_var"], torch.ones(8))
@@ -145,8 +148,8 @@ def test_probes_are_installed_into_a_sandbox_that_cannot_import_the_autograder()
     env = FakeRemoteEnv()
     checks.check_bottleneck_structure(env)
     checks.check_bottleneck_outputs(env)
-    probes = student["__cnnlab_probes__"]
-    assert probes["StudentTimeout"] is not torch_utils.StudentTimeout  # the fallback ran
+    installed = student["__cnnlab_probes__"]
+    assert installed["StudentTimeout"] is not StudentTimeout  # compiled there, not imported
 
 
 def test_batchnorm_eps_shows_in_the_outputs_too():
@@ -246,7 +249,7 @@ def test_a_buffer_of_the_wrong_value_outside_the_state_dict_still_fails():
 def test_meta_builds_skip_only_what_has_no_values():
     from torch import nn
 
-    with torch.device("meta"), torch_utils.skip_meta_init():
+    with torch.device("meta"), model_specs.skip_meta_init():
         meta = nn.Linear(4, 3)
         nn.init.normal_(meta.weight, 0, 0.1)
         nn.init.kaiming_normal_(meta.weight)
@@ -257,18 +260,18 @@ def test_meta_builds_skip_only_what_has_no_values():
     for bad in (lambda w: w.normal_(0, -1.0), lambda w: nn.init.normal_(w, 0, -1.0),
                 lambda w: nn.init.kaiming_normal_(w[0]),
                 lambda w: nn.init.kaiming_normal_(w, mode="fan_avg")):
-        with torch.device("meta"), torch_utils.skip_meta_init():
+        with torch.device("meta"), model_specs.skip_meta_init():
             w = nn.Linear(4, 3).weight
             with pytest.raises((RuntimeError, ValueError)):
                 with torch.no_grad():
                     bad(w)
     with pytest.raises(RuntimeError):
-        with torch.device("meta"), torch_utils.skip_meta_init():
+        with torch.device("meta"), model_specs.skip_meta_init():
             torch.empty(3, dtype=torch.int64).normal_()
     # and the random state is as it was
     state, g = torch.get_rng_state(), torch.Generator().manual_seed(5)
     g_state = g.get_state()
-    with torch.device("meta"), torch_utils.skip_meta_init():
+    with torch.device("meta"), model_specs.skip_meta_init():
         nn.init.normal_(nn.Linear(4, 3).weight, generator=g)
         nn.Linear(4, 3).weight.normal_()
     assert torch.equal(state, torch.get_rng_state()) and torch.equal(g_state, g.get_state())
@@ -278,14 +281,14 @@ def test_compact_weights_are_ordinary_for_the_student():
     from torch import nn
 
     model = nn.Sequential(nn.Linear(64 * 1024 + 7, 70), nn.ReLU(), nn.Linear(70, 5))
-    torch_utils.randomize_(model, 3)
+    reference_weights.randomize_(model, 3)
     w = model[0].weight
     assert not w.is_contiguous() and w.untyped_storage().nbytes() < w.numel() * 4 // 16
     bound = (6.0 / w.shape[1]) ** 0.5
     assert float(w.abs().max()) <= bound and float(w.std()) > bound / 2
     assert len({tuple(r[:50].tolist()) for r in w}) == w.shape[0]  # rows differ
     state = model.state_dict()
-    full = torch_utils.materialize(state)
+    full = reference_weights.materialize(state)
     assert state["0.weight"] is w.detach() or not state["0.weight"].is_contiguous()
     assert full["0.weight"].is_contiguous() and torch.equal(full["0.weight"], w)
     assert getattr(full, "_metadata", None) == getattr(state, "_metadata", None)
@@ -307,7 +310,7 @@ def test_sgd_step_is_torch_optim_sgd():
         for p in b.parameters():
             p.grad = None
         nn.functional.cross_entropy(b(x), y).backward()
-        torch_utils.sgd_step(list(b.parameters()), 0.1)
+        model_probes.sgd_step(list(b.parameters()), 0.1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
@@ -317,7 +320,8 @@ def test_each_probe_is_installed_with_all_it_uses():
     import ast
     import builtins
 
-    full = vars(torch_utils)
+    full = {k: v for m in probes.PROBE_MODULES
+            for k, v in vars(importlib.import_module(m)).items()}
     real_import = builtins.__import__
 
     def guarded_import(name, *args, **kwargs):
@@ -325,14 +329,14 @@ def test_each_probe_is_installed_with_all_it_uses():
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    for name in [n for n in full if n.startswith("probe_")]:
-        source = torch_utils._probe_source(name)
-        assert len(source) < len(torch_utils._probe_source(None))
+    for name in probes.probe_names():
+        source = probes.probe_source(name)
+        assert len(source) < len(probes.probe_source(None))
         ns = {"__builtins__": {**vars(builtins), "__import__": guarded_import}}
-        exec(torch_utils._installer_source(name), ns)
-        probes = ns["__cnnlab_probes__"]
+        exec(probes.installer_source(name), ns)
+        installed = ns["__cnnlab_probes__"]
         used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-        missing = [n for n in used if n in full and n not in probes]
+        missing = [n for n in used if n in full and n not in installed]
         assert not missing, (name, missing)
 
 
@@ -376,7 +380,7 @@ def test_a_sandbox_gets_the_cached_weights_hard_linked_read_only(tmp_path):
             if name == "probe_forward":
                 assert os.path.dirname(args[1]) == str(inbox)
                 assert os.stat(args[1]).st_mode & 0o777 == 0o644
-            return getattr(torch_utils, name)(dict(self), *args)
+            return probes.probe_function(name)(dict(self), *args)
 
     LinkingEnv._sandbox.inbox = str(inbox)
     env = LinkingEnv(namespace("solutions.cnn_architectures"))

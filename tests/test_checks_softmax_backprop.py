@@ -305,7 +305,7 @@ def test_a_loop_that_is_not_reproducible_is_not_blamed_for_the_seed_default():
 
 def test_the_spy_sees_the_devices_the_loop_works_on_and_is_removed():
     from autograder import mutants
-    from autograder.checks.torch_utils import probe_call
+    from autograder.checks.call_probe import probe_call
     env = mutants.apply_source_mutant(mutants.SourceMutant(
         "softmax_backprop", "reference", "", ()))  # the functions' own globals: spied on
     own = env["two_layer_forward_backward"]

@@ -93,7 +93,7 @@ def test_bad_submissions_do_not_stop_the_others(tmp_path, capsys):
 @pytest.mark.parametrize("argv, words", [
     (["--memory", "nan"], "--memory nan"), (["--memory", "0.01"], "--memory 0.01"),
     (["--timeout", "nan"], "--timeout nan"), (["--timeout", "0"], "--timeout 0"),
-    (["--assignment", "torch_utils"], "unknown assignment 'torch_utils'"),
+    (["--assignment", "probes"], "unknown assignment 'probes'"),
 ])
 def test_bad_options_are_one_line_errors(argv, words, capsys):
     assert main(["grade", str(SAMPLES / "complete.ipynb"), *argv]) == 2

@@ -27,10 +27,13 @@ import torch
 
 from autograder.checks.common import exact_int
 from autograder.records import NOTES_LOG
-from autograder.checks.torch_utils import (
-    ENV_REF, describe, max_rel_error, pick_device, reference_model, materialize,
-    materialize_,
-    run_probe, shape_str, structure, build_on_meta, traced_names, forward_all)
+from autograder.checks.determinism import pick_device
+from autograder.checks.model_probes import forward_all, structure
+from autograder.checks.model_specs import ENV_REF, build_on_meta, describe
+from autograder.checks.probes import run_probe
+from autograder.checks.reference_weights import (materialize, materialize_, reference_model,
+                                                 traced_names)
+from autograder.checks.tensor_compare import max_rel_error, shape_str
 from solutions import cnn_architectures as reference
 
 REFERENCE = vars(reference)

@@ -31,7 +31,9 @@ from hypothesis import strategies as st
 
 from autograder.checks import fuzzing
 from autograder.records import NOTES_LOG
-from autograder.checks.torch_utils import pick_device, plain_tensor, run_probe
+from autograder.checks.determinism import pick_device
+from autograder.checks.probes import run_probe
+from autograder.checks.tensor_compare import plain_tensor
 from solutions import softmax_backprop as reference
 
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
