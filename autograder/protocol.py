@@ -86,8 +86,6 @@ class Limits:
     reply_items: int = 200_000
     # Making one reply (building an error's message, encoding): seconds.
     encode_s: float = 2.0
-    # The first bytes of what the notebook prints, kept for diagnosis; the rest dropped.
-    output_kept: int = 65_536
     # A string in a reply.
     string_chars: int = 10_000
     # Open files of the sandbox (RLIMIT_NOFILE).

@@ -39,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"cnnlab.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"cnnlab.commands.{name}":
-                raise
-            continue  # a command not built yet
-        module.register(sub)
+        importlib.import_module(f"cnnlab.commands.{name}").register(sub)
     return parser
 
 

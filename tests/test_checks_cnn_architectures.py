@@ -329,7 +329,7 @@ def test_each_probe_is_installed_with_all_it_uses():
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    for name in probes.probe_names():
+    for name in [n for n in full if n.startswith("probe_")]:
         source = probes.probe_source(name)
         assert len(source) < len(probes.probe_source(None))
         ns = {"__builtins__": {**vars(builtins), "__import__": guarded_import}}

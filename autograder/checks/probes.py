@@ -41,11 +41,6 @@ def probe_function(name: str):
     raise KeyError(f"no probe {name!r} in {', '.join(PROBE_MODULES)}")
 
 
-def probe_names() -> list[str]:
-    return [n for module in PROBE_MODULES for n in vars(importlib.import_module(module))
-            if n.startswith("probe_")]
-
-
 def run_probe(env, name: str, *args):
     """Run the probe `name` where the student's code lives; see the module docstring."""
     if hasattr(env, "run_probe"):
