@@ -30,7 +30,7 @@ from autograder import gradescope, notebook_tools, public_hints, registry
 from autograder.runner import question_points
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ROOT / "assignments"
+ASSIGNMENTS = registry.ASSIGNMENTS  # the master notebooks' folder
 # Pipeline modules of the autograder package that the hidden tests never import.
 NOT_SHIPPED = ("build.py", "grade.py", "notebook_tools.py", "gradescope.py", "public_hints.py")
 # Modules of the autograder package that students receive on purpose (not leaks).

@@ -4,14 +4,20 @@ Gradescope builds its image from the zip's `setup.sh` + `environment.yml` (a con
 pip section is Otter's default plus the master notebook's `requirements:`). Two things go
 wrong silently there: an unpinned `torch` pulls a multi-GB CUDA build, and a support file the
 hidden tests import is missing (grading then fails for every student, at deadline time).
+The modules the zip must hold are not listed by hand: they are what its grading imports
+(`grading_modules`), so a check split into a new module is checked for as soon as a check
+imports it.
 """
 from __future__ import annotations
 
+import ast
+import re
 import zipfile
 from pathlib import Path
 
 import yaml
 
+ROOT = Path(__file__).resolve().parent.parent
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Packages the hidden tests import (besides the files shipped under files/).
 REQUIRED_PIP = ("torch", "hypothesis", "pyseccomp")
@@ -73,15 +79,11 @@ def check_zip(zip_path: Path, assignment: str) -> list[str]:
     problems = []
     with zipfile.ZipFile(zip_path) as zf:
         names = set(zf.namelist())
-    for needed in ("run_autograder", "setup.sh", "environment.yml", "otter_config.json",
-                   "files/autograder/gradescope_entry.py", "files/autograder/runner.py",
-                   "files/autograder/sandbox.py", "files/autograder/sandbox_child.py",
-                   "files/autograder/lockdown.py", "files/autograder/protocol.py",
-                   f"files/autograder/checks/{assignment}.py", "files/autograder/checks/common.py",
-                   "files/autograder/__init__.py", f"files/solutions/{assignment}.py",
-                   "files/solutions/__init__.py"):
-        if needed not in names:
-            problems.append(f"the zip lacks {needed}")
+    needed = ["run_autograder", "setup.sh", "environment.yml", "otter_config.json"]
+    needed += [f"files/{path}" for path in grading_modules(assignment)]
+    for path in needed:
+        if path not in names:
+            problems.append(f"the zip lacks {path}")
     if not any(n.startswith("tests/") and n.endswith(".py") for n in names):
         problems.append("the zip has no tests/*.py")
     if any("__pycache__" in n or n.endswith(".pyc") for n in names):
@@ -99,6 +101,60 @@ def check_zip(zip_path: Path, assignment: str) -> list[str]:
                    for line in pip):
             problems.append(f"environment.yml does not install {package}")
     return problems
+
+
+# Packages of ours the zip ships (the master notebooks' `autograder_files`).
+OUR_PACKAGES = ("autograder", "solutions")
+# A module named in a string: an import run as code (the sandbox and the warm parent start
+# as `python -c "..."`), or a name for importlib (the probe modules, checks/probes.py).
+_IMPORT_IN_TEXT = re.compile(r"\b(?:from|import)\s+((?:autograder|solutions)(?:\.\w+)*)")
+_MODULE_NAME = re.compile(r"(?:autograder|solutions)(?:\.\w+)+")
+
+
+def _module_file(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules of ours that `path` imports anywhere (in functions too, and those named
+    in strings: see _IMPORT_IN_TEXT), each with the packages above it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}  # submodules, if any
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found |= set(_IMPORT_IN_TEXT.findall(node.value))
+            if _MODULE_NAME.fullmatch(node.value):
+                found.add(node.value)
+    ours = set()
+    for module in found:
+        parts = module.split(".")
+        if parts[0] in OUR_PACKAGES:
+            ours |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return ours
+
+
+def grading_modules(assignment: str) -> list[str]:
+    """The files (autograder/checks/common.py, ...) of every module of ours that grading
+    `assignment` imports: the Gradescope entry point's imports and those of
+    autograder.checks.<assignment> (which the runner imports by name), followed."""
+    todo = ["autograder.gradescope_entry", f"autograder.checks.{assignment}"]
+    seen: dict[str, Path] = {}
+    while todo:
+        module = todo.pop()
+        path = _module_file(module)
+        if module in seen or path is None:
+            continue
+        seen[module] = path
+        todo += sorted(_imports(path))
+    return sorted(p.relative_to(ROOT).as_posix() for p in seen.values())
 
 
 # --------------------------------------------------------------------------- our entry point

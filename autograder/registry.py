@@ -1,5 +1,8 @@
-"""Which assignments exist, answered without importing torch, Otter or nbformat, so the CLI
-can check a name before it pays for them (`cnnlab grade --assignment nope` in 0.2 s).
+"""Which assignments exist: the one registry, which every list of assignments reads (the
+build, the runner, `cnnlab mutants`, the promises). An assignment is a folder of
+assignments/ with its master notebook; nothing else lists them. Answered without importing
+torch, Otter or nbformat, so the CLI can check a name before it pays for them
+(`cnnlab grade --assignment nope` in 0.2 s).
 
 - `master_notebooks()`: assignments with a master notebook assignments/<a>/<a>.ipynb (what
   `cnnlab build` builds);

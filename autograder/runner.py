@@ -25,7 +25,6 @@ from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
                                 temp_folders)
 
-ASSIGNMENTS_DIR = ROOT / "assignments"
 GRADER_THREADS = 1  # torch threads of a grading process (grade_notebook says why)
 # Directories a student's code may never read: the reference, the hidden checks, the master
 # notebooks (which hold the solutions) and our own tests.
@@ -75,7 +74,7 @@ def load_assignment(name: str) -> Assignment:
         raise SubmissionError(f"unknown assignment {name!r}; known: {', '.join(known)}")
     module = importlib.import_module(f"autograder.checks.{name}")
     checks = module.QUESTIONS
-    master = ASSIGNMENTS_DIR / name / f"{name}.ipynb"
+    master = registry.ASSIGNMENTS / name / f"{name}.ipynb"
     points = question_points(master) if master.exists() else {}
     # A question the notebook does not list is worth 1 point.
     return Assignment(name, {q: points.get(q, 1.0) for q in checks}, checks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-ASSIGNMENTS = ["cnn_costs", "cnn_architectures", "softmax_backprop"]
+from autograder.registry import master_notebooks
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
                     "example: cnnlab mutants cnn_costs --json",
     )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                   help=f"assignments to mutate (default: all of {', '.join(ASSIGNMENTS)})")
+                   help=f"assignments to mutate (default: all of {', '.join(master_notebooks())})")
     p.add_argument("--json", action="store_true", help="print the report as one JSON list")
     p.set_defaults(func=run)
 
@@ -25,9 +25,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from cnnlab.cli import UserError
 
-    unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
+    known = master_notebooks()
+    unknown = [a for a in args.assignments if a not in known]
     if unknown:
-        raise UserError(f"unknown assignment {unknown[0]!r}; choose from {', '.join(ASSIGNMENTS)}")
+        raise UserError(f"unknown assignment {unknown[0]!r}; choose from {', '.join(known)}")
     # Only now: autograder.mutants imports torch (about 1.5 s).
     from tqdm import tqdm
 
