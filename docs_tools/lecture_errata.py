@@ -19,7 +19,7 @@ import sys
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from solutions import cnn_costs
+from solutions import cnn_costs, networks
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "lecture_errata.md"
 
@@ -54,8 +54,8 @@ TOTAL_COLUMNS = {
 PRINTED = [
     {
         "table": "AlexNet",
-        "input": cnn_costs.ALEXNET_INPUT,
-        "layers": cnn_costs.ALEXNET_LAYERS,
+        "input": networks.ALEXNET_INPUT,
+        "layers": networks.ALEXNET_LAYERS,
         "provenance": (
             "Transcribed from the course staff's recollection of the slide (the slide deck "
             "itself was not reachable from here); the conv1 row (64x56x56, 784 KB, 23,296 "
@@ -252,7 +252,7 @@ UNITS = {
     "GFLOP": ("flops", 10**9),
 }
 
-# Where the summary figures' networks come from: the VGG-16 rows are solutions.cnn_costs'
+# Where the summary figures' networks come from: the VGG-16 rows are solutions.networks'
 # lecture layer list; ResNet rows come from the reference modules (solutions.module_costs,
 # the rows `cnnlab costs` prints).
 SUMMARY_PROVENANCE = [
@@ -290,9 +290,9 @@ SUMMARIES = [
 @functools.lru_cache(maxsize=None)  # several figures per network; nothing edits the rows
 def network_rows(network: str) -> list[dict]:
     if network == "alexnet":
-        return cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT, cnn_costs.ALEXNET_LAYERS)
+        return cnn_costs.cost_table(networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     if network == "vgg16":
-        return cnn_costs.cost_table(cnn_costs.VGG16_INPUT, cnn_costs.VGG16_LAYERS)
+        return cnn_costs.cost_table(networks.VGG16_INPUT, networks.VGG16_LAYERS)
     from solutions import module_costs
     return module_costs.cost_rows(network)
 
@@ -468,7 +468,7 @@ def render() -> str:
         "## Summary figures on other slides",
         "",
         "Totals the slides print outside the per-layer tables, recomputed over every row of "
-        f"the network ({n_summaries} figures; the VGG-16 rows are `solutions.cnn_costs`' "
+        f"the network ({n_summaries} figures; the VGG-16 rows are `solutions.networks`' "
         "layer list, the ResNet rows `cnnlab costs`' reference modules). A figure is listed "
         "when it differs at the printed precision; the likely cause is the first of a fixed "
         "list of readings (`READINGS` in docs_tools/lecture_errata.py: pooling rows left "

@@ -22,6 +22,7 @@ import re
 
 from quizzes import calculator
 from quizzes.model import Choice, Question, answer_forms, format_value
+from solutions.networks import EXPANSION, needs_projection, residual_block_convs
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CHOICES = 4  # answer + 3 distractors
@@ -420,38 +421,20 @@ BOTTLENECK_CONFIGS = {"easy": [(256, 64, 1), (512, 128, 1), (1024, 256, 1), (204
                       "hard": [(64, 64, 1), (256, 128, 2), (512, 256, 2), (1024, 512, 2)]}
 
 
-def block_layers(block: str, in_channels: int, width: int, stride: int):
-    """(main path, shortcut) convs of a torchvision-style residual block, in the cost_table
-    format; the shortcut is the 1x1 projection, empty when the identity fits."""
-    def conv(cout, k, s, name):
-        return {"type": "conv", "name": name, "out_channels": cout, "kernel": k,
-                "stride": s, "padding": k // 2, "bias": False}
-    if block == "basic":
-        out = width
-        main = [conv(width, 3, stride, "conv1"), conv(width, 3, 1, "conv2")]
-    else:
-        out = 4 * width
-        main = [conv(width, 1, 1, "conv1"), conv(width, 3, stride, "conv2"),
-                conv(out, 1, 1, "conv3")]
-    shortcut = [] if stride == 1 and in_channels == out else [
-        conv(out, 1, stride, "downsample")]
-    return main, shortcut
-
-
 def block_params(rng, difficulty):
     """A BasicBlock or a Bottleneck: the parameters of its convolutions."""
     block = rng.choice(["basic", "bottleneck"])
     configs = BASIC_CONFIGS if block == "basic" else BOTTLENECK_CONFIGS
     cin, width, stride = rng.choice(configs[difficulty])
     size = rng.choice([14, 28, 56])
-    main, shortcut = block_layers(block, cin, width, stride)
+    main, shortcut = residual_block_convs(block, cin, width, stride)
     if block == "basic":
         what = (f"A ResNet BasicBlock(in_channels={cin}, out_channels={width}, stride={stride}) "
                 f"(torchvision's layout: 3x3 conv with the stride, BN, ReLU, 3x3 conv, BN)")
     else:
         what = (f"A ResNet Bottleneck(in_channels={cin}, width={width}, stride={stride}) "
                 f"(torchvision's layout: 1x1 conv to {width} channels, 3x3 conv with the "
-                f"stride, 1x1 conv to {4 * width} channels, each followed by BN)")
+                f"stride, 1x1 conv to {width * EXPANSION[block]} channels, each followed by BN)")
     prompt = (f"{what} gets an input of shape {shape_text((cin, size, size))}. All its convs "
               f"have bias=False, and a 1x1 conv projects the shortcut wherever the identity "
               f"would not fit the output's shape. How many parameters do its convolutions "
@@ -469,18 +452,17 @@ STAGES = {"basic": [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)],
 def stage_shape(rng, difficulty):
     """The output shape of a ResNet stage (several blocks, the first one strided)."""
     block = rng.choice(["basic", "bottleneck"])
-    # A stage that keeps its input's shape (BasicBlocks at stride 1, 64 -> 64) would show
-    # its answer as its input: left out. Easy sizes are even, so a stride 2 halves them
-    # exactly (no floor to think about).
-    expansion = 1 if block == "basic" else 4
-    cin, width, stride = rng.choice([s for s in STAGES[block]
-                                     if not (s[2] == 1 and s[0] == s[1] * expansion)])
+    # A stage that keeps its input's shape (BasicBlocks at stride 1, 64 -> 64: no
+    # projection needed) would show its answer as its input: left out. Easy sizes are even,
+    # so a stride 2 halves them exactly (no floor to think about).
+    cin, width, stride = rng.choice([(c, w, s) for c, w, s in STAGES[block]
+                                     if needs_projection(c, w * EXPANSION[block], s)])
     blocks = rng.choice([2, 3, 4, 6])
     size = rng.choice({"easy": [56, 28], "medium": [56, 28, 14, 112],
                        "hard": [57, 29, 15, 113, 55]}[difficulty])
     layers, c = [], cin
     for i in range(blocks):
-        main, _ = block_layers(block, c, width, stride if i == 0 else 1)
+        main, _ = residual_block_convs(block, c, width, stride if i == 0 else 1)
         for layer in main:
             layer["name"] = f"{i}.{layer['name']}"
         layers += main

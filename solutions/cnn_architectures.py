@@ -1,9 +1,12 @@
 """Reference AlexNet, VGG and ResNet, state_dict-compatible with torchvision's models.
 
-Architectures are data: VGG depths are rows of VGG_CONFIGS, ResNet depths are rows of
-RESNET_LAYOUTS, and one builder makes each family. torchvision is not imported; the module
-paths, tensor shapes and initialisation follow torchvision/models/{alexnet,vgg,resnet}.py.
-The lecture's LeNet-5 and GoogLeNet stem are here too, for `cnnlab costs`.
+Architectures are data, written once in solutions/networks.py (torch-free, so the cost
+tables and the quizzes read the same tables): AlexNet's and LeNet-5's conv and pool layers,
+one row of VGG_CONFIGS per VGG depth, one row of RESNET_DEPTHS per ResNet depth, and the
+residual block rule (expansion, when the shortcut is a projection). One builder makes each
+family. torchvision is not imported; the module paths, tensor shapes and initialisation
+follow torchvision/models/{alexnet,vgg,resnet}.py. The lecture's LeNet-5 and GoogLeNet stem
+are here too, for `cnnlab costs`.
 """
 from __future__ import annotations
 
@@ -12,27 +15,37 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from solutions.networks import (ALEXNET_FEATURES, EXPANSION, LENET5_CLASSIFIER,
+                                LENET5_FEATURES, RESNET_DEPTHS, VGG_CONFIGS, Pool,
+                                needs_projection)
+
+
+def conv_pool_layers(table: list, in_channels: int,
+                     inplace: bool = True) -> list[tuple[str, nn.Module]]:
+    """A networks table's conv and max-pool rows as (name, module) pairs, each conv followed
+    by its ReLU (named relu1, relu2, ... in order, as LeNet-5 names them)."""
+    layers: list[tuple[str, nn.Module]] = []
+    relus = 0
+    for name, spec in table:
+        if isinstance(spec, Pool):
+            layers.append((name, nn.MaxPool2d(kernel_size=spec.kernel, stride=spec.stride)))
+            continue
+        relus += 1
+        layers.append((name, nn.Conv2d(in_channels, spec.out_channels,
+                                       kernel_size=spec.kernel, stride=spec.stride,
+                                       padding=spec.padding)))
+        layers.append((f"relu{relus}", nn.ReLU(inplace=inplace)))
+        in_channels = spec.out_channels
+    return layers
+
 
 class AlexNet(nn.Module):
     """torchvision's variant (64-192-384-256-256), with an adaptive 6x6 average pool."""
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),   # N x 64 x 55 x 55
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 64 x 27 x 27
-            nn.Conv2d(64, 192, kernel_size=5, padding=2),            # N x 192 x 27 x 27
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 192 x 13 x 13
-            nn.Conv2d(192, 384, kernel_size=3, padding=1),           # N x 384 x 13 x 13
-            nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),           # N x 256 x 13 x 13
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1),           # N x 256 x 13 x 13
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(kernel_size=3, stride=2),                   # N x 256 x 6 x 6
-        )
+        # Numbered as torchvision's (features.0 is conv1, features.2 pool1, ...).
+        self.features = nn.Sequential(*(m for _, m in conv_pool_layers(ALEXNET_FEATURES, 3)))
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
@@ -51,18 +64,8 @@ class AlexNet(nn.Module):
         return self.classifier(x)
 
 
-# Ints are 3x3 conv widths (padding 1, so the size is kept); "M" halves the size.
-VGG_CONFIGS: dict[str, list] = {
-    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-              512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-              512, 512, 512, 512, "M"],
-}
-
-
 def make_vgg_features(config: list, batch_norm: bool = False) -> nn.Sequential:
+    """A row of VGG_CONFIGS: ints are 3x3 conv widths (padding 1), "M" a 2x2 max pool."""
     layers: list[nn.Module] = []
     in_channels = 3
     for v in config:
@@ -110,6 +113,11 @@ class VGG(nn.Module):
         return self.classifier(x)
 
 
+def vgg(depth: str, num_classes: int = 1000, batch_norm: bool = False) -> VGG:
+    """Any row of VGG_CONFIGS by name ("vgg16"), a new one included."""
+    return VGG(VGG_CONFIGS[depth], num_classes, batch_norm)
+
+
 def vgg11(num_classes: int = 1000, batch_norm: bool = False) -> VGG:
     return VGG(VGG_CONFIGS["vgg11"], num_classes, batch_norm)
 
@@ -137,7 +145,7 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
     """The 1x1 conv + BN shortcut, only where the identity would not fit the shape."""
-    if stride == 1 and in_channels == out_channels:
+    if not needs_projection(in_channels, out_channels, stride):
         return None
     return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
@@ -145,7 +153,7 @@ def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Module |
 class BasicBlock(nn.Module):
     """Two 3x3 convs; the first carries the stride."""
 
-    expansion = 1
+    expansion = EXPANSION["basic"]
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
         super().__init__()
@@ -166,7 +174,7 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 (with the stride, as torchvision), 1x1 expand to width * 4."""
 
-    expansion = 4
+    expansion = EXPANSION["bottleneck"]
 
     def __init__(self, in_channels: int, width: int, stride: int = 1):
         super().__init__()
@@ -227,13 +235,15 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
+# Depth -> ResNet's arguments (block class, blocks per stage), one per row of RESNET_DEPTHS.
 RESNET_LAYOUTS: dict[str, tuple[type, list[int]]] = {
-    "resnet18": (BasicBlock, [2, 2, 2, 2]),
-    "resnet34": (BasicBlock, [3, 4, 6, 3]),
-    "resnet50": (Bottleneck, [3, 4, 6, 3]),
-    "resnet101": (Bottleneck, [3, 4, 23, 3]),
-    "resnet152": (Bottleneck, [3, 8, 36, 3]),
-}
+    name: (BLOCKS[kind], stages) for name, (kind, stages) in RESNET_DEPTHS.items()}
+
+
+def resnet(depth: str, num_classes: int = 1000) -> ResNet:
+    """Any row of RESNET_DEPTHS by name ("resnet50"), a new one included."""
+    return ResNet(*RESNET_LAYOUTS[depth], num_classes=num_classes)
 
 
 def resnet18(num_classes: int = 1000) -> ResNet:
@@ -258,18 +268,16 @@ def resnet152(num_classes: int = 1000) -> ResNet:
 
 def lenet5(num_classes: int = 10) -> nn.Sequential:
     """The lecture's LeNet-5 (ReLU and max pooling, 1 x 28 x 28 input)."""
-    return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(1, 20, kernel_size=5, padding=2)),       # N x 20 x 28 x 28
-        ("relu1", nn.ReLU()),
-        ("pool1", nn.MaxPool2d(kernel_size=2, stride=2)),            # N x 20 x 14 x 14
-        ("conv2", nn.Conv2d(20, 50, kernel_size=5, padding=2)),      # N x 50 x 14 x 14
-        ("relu2", nn.ReLU()),
-        ("pool2", nn.MaxPool2d(kernel_size=2, stride=2)),            # N x 50 x 7 x 7
-        ("flatten", nn.Flatten()),                                   # N x 2450
-        ("fc1", nn.Linear(50 * 7 * 7, 500)),
-        ("relu3", nn.ReLU()),
-        ("fc2", nn.Linear(500, num_classes)),
-    ]))
+    layers = conv_pool_layers(LENET5_FEATURES, 1, inplace=False)
+    relus = sum(isinstance(m, nn.ReLU) for _, m in layers)
+    (hidden_name, hidden), (out_name, _) = LENET5_CLASSIFIER
+    # fc1's input is fixed, as AlexNet's 256 * 6 * 6 is: no adaptive pool, so it takes
+    # pool2's 50 x 7 x 7 at the 28 x 28 input only.
+    layers += [("flatten", nn.Flatten()),                           # N x 2450
+               (hidden_name, nn.Linear(50 * 7 * 7, hidden)),
+               (f"relu{relus + 1}", nn.ReLU()),
+               (out_name, nn.Linear(hidden, num_classes))]
+    return nn.Sequential(OrderedDict(layers))
 
 
 def googlenet_stem() -> nn.Sequential:

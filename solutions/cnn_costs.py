@@ -5,6 +5,11 @@ count (the autograder, the quizzes, `cnnlab costs`, the mistake catalogue) calls
 
 Conventions (the lecture's, see shared/contract.md): floor in output sizes; memory is the
 output's elements x 4 bytes at batch 1, in KB = bytes / 1024; FLOPs count multiply-adds.
+
+The lecture's worked examples in cost_table's layer format (`LENET5_LAYERS`, `ALEXNET_LAYERS`,
+`VGG16_LAYERS`) are in solutions.networks, derived from the networks' tables. This module
+imports nothing of the project's: its source runs as a notebook cell (the hostile catalogue,
+the sandbox tests), as a student's does.
 """
 from __future__ import annotations
 
@@ -168,53 +173,3 @@ def cost_table(input_shape: tuple, layers: list[dict]) -> list[dict]:
     """One row per layer: name, type, output_shape, memory_kb, params, flops."""
     return cost_table_with(FORMULAS, input_shape, layers)
 
-
-# The lecture's worked examples, in cost_table's layer format.
-LENET5_INPUT = (1, 28, 28)
-LENET5_LAYERS = [
-    {"type": "conv", "name": "conv1", "out_channels": 20, "kernel": 5, "padding": 2},
-    {"type": "pool", "name": "pool1", "kernel": 2, "stride": 2},
-    {"type": "conv", "name": "conv2", "out_channels": 50, "kernel": 5, "padding": 2},
-    {"type": "pool", "name": "pool2", "kernel": 2, "stride": 2},
-    {"type": "flatten", "name": "flatten"},
-    {"type": "fc", "name": "fc1", "out_features": 500},
-    {"type": "fc", "name": "fc2", "out_features": 10},
-]
-
-ALEXNET_INPUT = (3, 227, 227)
-ALEXNET_LAYERS = [
-    {"type": "conv", "name": "conv1", "out_channels": 64, "kernel": 11, "stride": 4, "padding": 2},
-    {"type": "pool", "name": "pool1", "kernel": 3, "stride": 2},
-    {"type": "conv", "name": "conv2", "out_channels": 192, "kernel": 5, "padding": 2},
-    {"type": "pool", "name": "pool2", "kernel": 3, "stride": 2},
-    {"type": "conv", "name": "conv3", "out_channels": 384, "kernel": 3, "padding": 1},
-    {"type": "conv", "name": "conv4", "out_channels": 256, "kernel": 3, "padding": 1},
-    {"type": "conv", "name": "conv5", "out_channels": 256, "kernel": 3, "padding": 1},
-    {"type": "pool", "name": "pool5", "kernel": 3, "stride": 2},
-    {"type": "flatten", "name": "flatten"},
-    {"type": "fc", "name": "fc6", "out_features": 4096},
-    {"type": "fc", "name": "fc7", "out_features": 4096},
-    {"type": "fc", "name": "fc8", "out_features": 1000},
-]
-
-
-def _vgg16_layers() -> list[dict]:
-    layers, block, index = [], 1, 1
-    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-              512, 512, 512, "M"]:
-        if v == "M":
-            layers.append({"type": "pool", "name": f"pool{block}", "kernel": 2, "stride": 2})
-            block, index = block + 1, 1
-        else:
-            layers.append({"type": "conv", "name": f"conv{block}_{index}", "out_channels": v,
-                           "kernel": 3, "padding": 1})
-            index += 1
-    layers.append({"type": "flatten", "name": "flatten"})
-    layers += [{"type": "fc", "name": "fc6", "out_features": 4096},
-               {"type": "fc", "name": "fc7", "out_features": 4096},
-               {"type": "fc", "name": "fc8", "out_features": 1000}]
-    return layers
-
-
-VGG16_INPUT = (3, 224, 224)
-VGG16_LAYERS = _vgg16_layers()

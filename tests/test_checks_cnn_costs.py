@@ -16,6 +16,7 @@ from autograder import mistakes
 from autograder.checks import cnn_costs as checks
 from autograder.checks import cost_table_checks, formula_probe
 from solutions import cnn_costs as ref
+from solutions import networks
 from student_variants import failure
 
 FUNCTIONS = ["conv_output_size", "pool_output_size", "conv_params", "conv_flops",
@@ -669,7 +670,7 @@ def test_table_feedback_never_shows_the_expected_cell(check, column):
     else:
         net = "LENET5" if "LeNet" in message else ("ALEXNET" if "AlexNet" in message
                                                      else "VGG16")
-        shape, layers = getattr(ref, f"{net}_INPUT"), getattr(ref, f"{net}_LAYERS")
+        shape, layers = getattr(networks, f"{net}_INPUT"), getattr(networks, f"{net}_LAYERS")
     expected = ref.cost_table(shape, layers)[int(match.group(1)) - 1][column]
     context = message.split(": row")[0]
     if str(expected) not in context:

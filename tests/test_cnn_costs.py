@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from autograder.strategies import conv_args, conv_layer, invalid_conv_args, pool_args
 from solutions import cnn_costs as cc
+from solutions import networks
 
 
 def torch_conv_hw(height, width, kernel, stride, padding, device="cpu"):
@@ -295,9 +296,9 @@ def torch_cost_rows(input_shape, layers):
 
 
 WORKED_EXAMPLES = {
-    "lenet5": (cc.LENET5_INPUT, cc.LENET5_LAYERS),
-    "alexnet": (cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS),
-    "vgg16": (cc.VGG16_INPUT, cc.VGG16_LAYERS),
+    "lenet5": (networks.LENET5_INPUT, networks.LENET5_LAYERS),
+    "alexnet": (networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS),
+    "vgg16": (networks.VGG16_INPUT, networks.VGG16_LAYERS),
 }
 
 
@@ -316,11 +317,11 @@ def test_cost_table_matches_torch_layers(model):
 
 
 def test_cost_table_lenet5_runs_a_real_forward():
-    table = cc.cost_table(cc.LENET5_INPUT, cc.LENET5_LAYERS)
+    table = cc.cost_table(networks.LENET5_INPUT, networks.LENET5_LAYERS)
     net = nn.Sequential(nn.Conv2d(1, 20, 5, padding=2), nn.MaxPool2d(2, 2),
                         nn.Conv2d(20, 50, 5, padding=2), nn.MaxPool2d(2, 2),
                         nn.Flatten(), nn.Linear(2450, 500), nn.Linear(500, 10))
-    x = torch.zeros(1, *cc.LENET5_INPUT)
+    x = torch.zeros(1, *networks.LENET5_INPUT)
     for module, row in zip(net, table):
         x = module(x)
         assert row["output_shape"] == tuple(x.shape[1:])
@@ -329,8 +330,8 @@ def test_cost_table_lenet5_runs_a_real_forward():
 
 
 def test_alexnet_table_matches_lecture_figures():
-    conv1 = cc.cost_table(cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)[0]
-    assert cc.ALEXNET_INPUT == (3, 227, 227)
+    conv1 = cc.cost_table(networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)[0]
+    assert networks.ALEXNET_INPUT == (3, 227, 227)
     assert conv1["output_shape"] == (64, 56, 56)
     assert conv1["memory_kb"] == 784.0
     assert conv1["params"] == 23_296
@@ -341,13 +342,13 @@ def test_alexnet_table_matches_lecture_figures():
 def test_alexnet_table_total_params_equal_torchvision_alexnet():
     # At 227 input pool5 is 256 x 6 x 6, so fc6 sees torchvision's 9216 features and the
     # table's total equals torchvision's published AlexNet count.
-    table = cc.cost_table(cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
+    table = cc.cost_table(networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     assert table[7]["output_shape"] == (256, 6, 6)
     assert sum(r["params"] for r in table) == 61_100_840
 
 
 def test_vgg16_table_total_params_equal_published_figure():
-    table = cc.cost_table(cc.VGG16_INPUT, cc.VGG16_LAYERS)
+    table = cc.cost_table(networks.VGG16_INPUT, networks.VGG16_LAYERS)
     assert sum(r["params"] for r in table) == 138_357_544
     assert table[-4]["output_shape"] == (25_088,)  # flatten of 512 x 7 x 7
     # VGG-16's widely quoted ~15.5 G multiply-adds
@@ -402,6 +403,6 @@ def test_cost_table_unknown_layer_type_raises(layer):
 
 
 def test_cost_table_does_not_mutate_layers():
-    layers = [dict(layer) for layer in cc.ALEXNET_LAYERS]
-    cc.cost_table(cc.ALEXNET_INPUT, layers)
-    assert layers == cc.ALEXNET_LAYERS
+    layers = [dict(layer) for layer in networks.ALEXNET_LAYERS]
+    cc.cost_table(networks.ALEXNET_INPUT, layers)
+    assert layers == networks.ALEXNET_LAYERS

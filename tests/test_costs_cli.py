@@ -2,7 +2,7 @@
 
 Shapes are checked against a real forward pass on the CPU (torch's own kernels, batch 2,
 hooks on every counted layer); params against sum(p.numel()) and torchvision's published
-counts; the AlexNet rows against the lecture's worked example in solutions.cnn_costs. Every
+counts; the AlexNet rows against the lecture's worked example in solutions.networks. Every
 registered model is tested by being registered (parametrized over
 solutions.module_costs.MODELS).
 """
@@ -20,7 +20,7 @@ from torch import nn
 
 from cli_asserts import one_line_error
 from cnnlab.cli import main
-from solutions import cnn_costs, module_costs
+from solutions import cnn_costs, module_costs, networks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -205,8 +205,8 @@ def test_alexnet_rows_equal_the_lecture_worked_example():
     report = module_costs.cost_report("alexnet")
     assert report["input_shape"] == [3, 227, 227]
     by_name = {r["name"]: r for r in report["rows"]}
-    lecture = {r["name"]: r for r in cnn_costs.cost_table(cnn_costs.ALEXNET_INPUT,
-                                                           cnn_costs.ALEXNET_LAYERS)}
+    lecture = {r["name"]: r for r in cnn_costs.cost_table(networks.ALEXNET_INPUT,
+                                                           networks.ALEXNET_LAYERS)}
     module_path = {"conv1": "features.0", "pool1": "features.2", "conv2": "features.3",
                    "pool2": "features.5", "conv3": "features.6", "conv4": "features.8",
                    "conv5": "features.10", "pool5": "features.12", "flatten": "flatten",

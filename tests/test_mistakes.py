@@ -9,6 +9,7 @@ import pytest
 
 from autograder import mistakes
 from solutions import cnn_costs as cc
+from solutions import networks
 
 # Realistic calls of each cost function: the lecture's layers and a few quiz-like ones,
 # varied enough that every entry shows on at least one and can be told from its neighbours.
@@ -89,7 +90,7 @@ ALEXNET_BLIND = {"size_ceil", "size_true_division", "pool_stride_default_one",
 
 def alexnet_variant():
     layers = []
-    for layer in cc.ALEXNET_LAYERS:
+    for layer in networks.ALEXNET_LAYERS:
         layer = dict(layer, bias=False) if layer["type"] in ("conv", "fc") else dict(layer)
         if layer["type"] == "pool":
             layer.pop("stride")
@@ -118,8 +119,8 @@ def tables_differ(a, b):
 @pytest.mark.parametrize("mistake", mistakes.CATALOGUE, ids=IDS)
 def test_wrong_table_differs_from_cost_table(mistake):
     assert mistake.target in vars(cc.FORMULAS)  # every target feeds cost_table
-    wrong = mistakes.wrong_table(mistake, cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
-    right = cc.cost_table(cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
+    wrong = mistakes.wrong_table(mistake, networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
+    right = cc.cost_table(networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     assert len(wrong) == len(right)
     if mistake.id in ALEXNET_BLIND:
         assert not tables_differ(wrong, right)
@@ -131,8 +132,8 @@ def test_wrong_table_differs_from_cost_table(mistake):
 
 def test_wrong_output_size_propagates_to_flops():
     mistake = mistakes.BY_ID["size_no_plus_one"]
-    wrong = mistakes.wrong_table(mistake, cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
-    right = cc.cost_table(cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
+    wrong = mistakes.wrong_table(mistake, networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
+    right = cc.cost_table(networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     assert wrong[0]["output_shape"] == (64, 55, 55)
     assert wrong[0]["flops"] == 64 * 55 * 55 * 3 * 11 * 11 != right[0]["flops"]
     assert wrong[0]["params"] == right[0]["params"]
@@ -141,7 +142,7 @@ def test_wrong_output_size_propagates_to_flops():
 def test_wrong_table_leaves_the_reference_formulas_alone():
     before = dict(vars(cc.FORMULAS))
     for m in mistakes.CATALOGUE:
-        mistakes.wrong_table(m, cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
+        mistakes.wrong_table(m, networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     assert vars(cc.FORMULAS) == before
     assert cc.conv_output_size(227, 11, 4, 2) == 56
 
@@ -155,7 +156,7 @@ def test_true_division_table_keeps_the_fraction():
     with pytest.raises(ValueError):                          # pool1 cannot take 55.25
         mistakes.wrong_table(mistake, shape, layers[:2])
     # On the exact AlexNet list 56.0 flows on as 56: the whole table computes.
-    full = mistakes.wrong_table(mistake, cc.ALEXNET_INPUT, cc.ALEXNET_LAYERS)
+    full = mistakes.wrong_table(mistake, networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS)
     assert full[0]["output_shape"] == (64, 56, 56)
 
 

@@ -6,7 +6,7 @@ figure's width in inches to 1280 px); no two drawn texts may overlap, none may l
 figure, and a text placed in a panel stays inside that panel. The cost figure keeps a deep
 network to at most 30 rows by default. The numbers drawn are checked against independent
 truth: torchvision's published parameter counts, the lecture's worked tables in
-solutions.cnn_costs for the row names, the torch module's own blocks for ResNet's stages.
+solutions.networks for the row names, the torch module's own blocks for ResNet's stages.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PIL import Image
 
 from cnnlab import plots
 from cnnlab.cli import main
-from solutions import cnn_costs, module_costs
+from solutions import cnn_costs, module_costs, networks
 
 SHOWN_PX = 1280        # the narrowest a slide shows a full-width image
 MIN_TEXT_PX = 14
@@ -127,9 +127,9 @@ def test_deep_networks_are_grouped_by_default(model, reports):
 def test_row_names_are_the_lectures(reports):
     # The lecture's worked AlexNet and VGG-16 tables name every row; torchvision's adaptive
     # avgpool is the one row they lack.
-    for model, layers in (("alexnet", cnn_costs.ALEXNET_LAYERS),
-                          ("vgg16", cnn_costs.VGG16_LAYERS),
-                          ("lenet5", cnn_costs.LENET5_LAYERS)):
+    for model, layers in (("alexnet", networks.ALEXNET_LAYERS),
+                          ("vgg16", networks.VGG16_LAYERS),
+                          ("lenet5", networks.LENET5_LAYERS)):
         rows = report_of(reports, model)["rows"]
         labels = [lab["label"] for lab, r in zip(module_costs.lecture_labels(model, rows), rows)
                   if r["name"] != "avgpool"]

@@ -22,6 +22,7 @@ from autograder.checks.common import StudentTimeout, call, exact_int, student_fu
 from autograder.checks.student_values import (OPAQUE, accepted, agree, catching, fits,
                                               is_kb_type, plain_value, show_value, type_name)
 from solutions import cnn_costs as reference
+from solutions import networks
 
 TABLE_HINTS = {
     "output_shape": "conv gives (Cout, H', W'), pool (C, H', W'), flatten (C*H*W,) and fc "
@@ -166,15 +167,15 @@ def _check_table(env, input_shape, layers, context: str, strict_kb: bool = False
 
 
 def check_cost_table_lenet(env):
-    _check_table(env, reference.LENET5_INPUT, reference.LENET5_LAYERS,
-                 f"cost_table on the lecture's LeNet-5 (input {reference.LENET5_INPUT})")
+    _check_table(env, networks.LENET5_INPUT, networks.LENET5_LAYERS,
+                 f"cost_table on the lecture's LeNet-5 (input {networks.LENET5_INPUT})")
 
 
 def check_cost_table_alexnet_vgg16(env):
-    _check_table(env, reference.ALEXNET_INPUT, reference.ALEXNET_LAYERS,
-                 f"cost_table on the lecture's AlexNet (input {reference.ALEXNET_INPUT})")
-    _check_table(env, reference.VGG16_INPUT, reference.VGG16_LAYERS,
-                 f"cost_table on the lecture's VGG-16 (input {reference.VGG16_INPUT})")
+    _check_table(env, networks.ALEXNET_INPUT, networks.ALEXNET_LAYERS,
+                 f"cost_table on the lecture's AlexNet (input {networks.ALEXNET_INPUT})")
+    _check_table(env, networks.VGG16_INPUT, networks.VGG16_LAYERS,
+                 f"cost_table on the lecture's VGG-16 (input {networks.VGG16_INPUT})")
 
 
 @st.composite
