@@ -253,7 +253,7 @@ FEEDBACK_MISTAKES: list[FeedbackMistake] = [
 
 
 def _catalogue():
-    from autograder.mistakes import CATALOGUE
+    from solutions.mistakes.formulas import CATALOGUE
     return CATALOGUE
 
 

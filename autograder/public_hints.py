@@ -91,7 +91,7 @@ def _compiled_cells(master: str, mtime_ns: int, size: int) -> list:
 # ----------------------------------------------------------------------------- the catalogues
 
 def _formula_mistakes() -> list[Mistake]:
-    from autograder import mistakes
+    from solutions.mistakes import formulas as mistakes
     return [Mistake(f"you {m.description}", lambda env, m=m: {m.target: m.wrong})
             for m in mistakes.CATALOGUE]
 
@@ -130,7 +130,7 @@ def _source_mutants(assignment: str) -> list[Mistake]:
     uses them) replace the notebook's, and only the tests of those run."""
     from autograder import mutants
 
-    reference = (mutants.SOLUTIONS / f"{assignment}.py").read_text()
+    reference = mutants._reference_source(assignment)
     found = []
     for m in mutants.SOURCE_MUTANTS:
         if m.assignment != assignment:

@@ -47,7 +47,7 @@ def make_class(students: int, assignments: int = ASSIGNMENTS, questions: int = Q
     """`cnnlab grade --json` records of a generated class: per question, one student in
     three loses points with one or two catalogued mistakes named in the feedback (some
     mistakes far commoner than others, as in a real class)."""
-    from autograder.mistakes import CATALOGUE
+    from solutions.mistakes.formulas import CATALOGUE
 
     rng = random.Random(seed)
     weights = [1 / (i + 1) for i in range(len(CATALOGUE))]

@@ -116,7 +116,7 @@ def _exact(value: float, divisor: int) -> str:
 
 def _catalogue_tables(spec: dict) -> list[tuple]:
     """(mistake, its whole table) for every catalogued mistake that yields a table."""
-    from autograder import mistakes
+    from solutions.mistakes import formulas as mistakes
 
     out = []
     for m in mistakes.CATALOGUE:

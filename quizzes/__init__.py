@@ -3,7 +3,7 @@
     model.py            Question / Quiz / Choice: what a quiz is, independent of formats
     calculator.py       the one calculator: a question's value from its layers with a set
                         of formulas (the reference -> the answer; a catalogued mistake from
-                        autograder.mistakes swapped in -> that mistake's wrong answer)
+                        solutions.mistakes swapped in -> that mistake's wrong answer)
     templates.py        small functions (random.Random, difficulty) -> Question
     variants.py         seeds (hashlib), slots, per-variant / per-student generators
     export_qti.py       Canvas classic-quiz QTI 1.2 zip (text2qti's XML templates),

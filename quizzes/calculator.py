@@ -1,15 +1,15 @@
 """The one calculator behind every quiz question: a question's value computed from its
 layers with a namespace of formulas. With the reference formulas it is the answer; with a
-catalogued mistake swapped in (autograder.mistakes.formulas_with) it is what a student with
-that mistake would answer. Templates, distractors and `quiz grade` all go through here."""
+catalogued mistake swapped in (solutions.mistakes.formulas.formulas_with) it is what a
+student with that mistake would answer. Templates, distractors and `quiz grade` all go through here."""
 from __future__ import annotations
 
 import math
 from types import SimpleNamespace
 
-from autograder import mistakes
 from solutions import cnn_costs
 from solutions.cnn_costs import FORMULAS
+from solutions.mistakes import formulas
 
 RECEPTIVE_FIELD_SEARCH = 256  # largest input size tried when searching a receptive field
 
@@ -80,12 +80,9 @@ _FORMULAS_WITH: dict[str, SimpleNamespace] = {}
 def _formulas_with(mistake):
     f = _FORMULAS_WITH.get(mistake.id)
     if f is None:
-        f = _FORMULAS_WITH[mistake.id] = mistakes.formulas_with(mistake)
+        f = _FORMULAS_WITH[mistake.id] = formulas.formulas_with(mistake)
     return f
 
-
-# formulas_with also rewires the FLOPs when a size formula is swapped in.
-_ALSO_AFFECTS = {"conv_output_size": {"conv_flops"}, "pool_output_size": {"pool_flops"}}
 
 # Which formulas an asked field can depend on: a mistake elsewhere cannot change it, so it
 # is not evaluated (the generator's hot path). Sizes feed params only through an fc layer,
@@ -145,8 +142,10 @@ def answer_and_wrong_values(input_shape, layers, asked, extra=None, tolerance_of
         if len(before) == 3:
             row_alone = (before, layers[index: index + 1], {"layer": 0, "field": field})
     out: list[tuple[str, object]] = []
-    for m in mistakes.CATALOGUE:
-        if m.target not in used and not (_ALSO_AFFECTS.get(m.target, set()) & used):
+    for m in formulas.CATALOGUE:
+        # formulas_with also rewires the formulas that reuse the one swapped in (the FLOPs
+        # take the output size).
+        if m.target not in used and not (formulas.REUSED_BY[m.target] & used):
             continue
         if relevant is not None and m.target not in relevant:
             continue
@@ -177,11 +176,11 @@ def pair_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):
     ids = [mistake_id for mistake_id, _ in singles]
     for i, first in enumerate(ids):
         for second in ids[i + 1:]:
-            a, b = mistakes.BY_ID[first], mistakes.BY_ID[second]
+            a, b = formulas.BY_ID[first], formulas.BY_ID[second]
             if a.target == b.target:
                 continue
             try:
-                value = evaluate(mistakes.formulas_with(a, b), input_shape, layers, asked, extra)
+                value = evaluate(formulas.formulas_with(a, b), input_shape, layers, asked, extra)
             except (ValueError, TypeError, ZeroDivisionError, KeyError, IndexError):
                 continue
             if value is None or _not_finite(value) or any(within(value, v, tolerance)

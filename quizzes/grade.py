@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import re
 
-from autograder.mistakes import BY_ID
 from quizzes import calculator
 from quizzes.csvio import QuizInputError, csv_rows
 from quizzes.model import format_value
+from solutions.mistakes.formulas import BY_ID
 
 # --- reading what students typed -----------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from autograder.checks import cnn_costs as checks
 from autograder.checks import cost_table_checks, formula_probe
 from solutions import cnn_costs as ref

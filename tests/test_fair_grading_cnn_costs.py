@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from autograder.checks import cnn_costs as checks
 from solutions import cnn_costs as ref
 from student_variants import failure

@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from solutions import cnn_costs as cc
 from solutions import networks
 

@@ -8,9 +8,18 @@ import pytest
 from autograder import mutants
 from autograder.runner import Assignment, load_assignment, run_checks
 from cnnlab.cli import main
+from solutions import mistakes
 
 CATALOGUE = mutants.catalogue()
 ASSIGNMENTS = ("cnn_costs", "cnn_architectures", "softmax_backprop")
+
+
+def test_the_report_lists_the_whole_mistake_catalogue_once():
+    listed = [e["id"] for e in mutants.catalogue(list(ASSIGNMENTS))]
+    gpu_only = {m.id for m in mistakes.CATALOGUE if m.needs == "cuda"}
+    assert set(mistakes.BY_ID) - gpu_only <= set(listed)
+    assert {m.id for m in mutants.SOURCE_MUTANTS} == {m.id for m in mistakes.CATALOGUE
+                                                      if m.edits}
 
 
 def test_catalogue_is_large_and_spread_over_the_assignments():
@@ -38,6 +47,9 @@ def test_every_mutant_is_caught(entry):
     result = mutants.grade_mutant(entry, load_assignment(entry["assignment"]))
     assert result["caught"], f"the hidden checks miss: {entry['mistake']}"
     assert all(points > 0 for points in result["lost"].values())
+    catalogued = mistakes.BY_ID.get(entry["id"])
+    if catalogued is not None:  # its own question's checks catch it
+        assert catalogued.question in result["lost"], result["lost"]
 
 
 class Recording(dict):

@@ -191,7 +191,7 @@ def test_cli_writes_a_slide_sized_png(argv, size, tmp_path, capsys):
 def synthetic_result(questions: int, mistakes: int, students: int = 30) -> dict:
     """A `quiz grade` result with `questions` questions and wrong answers spread over
     `mistakes` catalogued mistakes (pairs among them, as quizzes.grade names them)."""
-    from autograder.mistakes import BY_ID
+    from solutions.mistakes.formulas import BY_ID
 
     ids = sorted(BY_ID)
     names = ids[:mistakes] + [f"{a}+{b}" for a, b in zip(ids, ids[1:])][:max(0, mistakes

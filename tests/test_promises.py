@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import mistakes, mutants, promises
+from autograder import mutants, promises
 from autograder.checks import cnn_costs as cost_checks
 from autograder.promises import PROMISES
 from solutions import cnn_costs as ref
+from solutions.mistakes import formulas as mistakes
 from student_variants import failure
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,11 +20,13 @@ import pytest
 import torch
 from otter.test_files.exception_test import ExceptionTestFile
 
-from autograder import mistakes, mutants, notebook_tools
+from autograder import mutants, notebook_tools
 from autograder import public_hints
 from autograder import public_hints_runtime as runtime
 from autograder.checks import softmax_backprop as soft_checks
 from buildcache import built
+from solutions.mistakes import formulas as mistakes
+from solutions.mistakes.mistake import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ["cnn_costs", "cnn_architectures", "softmax_backprop"]
@@ -184,9 +186,9 @@ def test_explain_shows_tensors_briefly_and_never_raises(monkeypatch):
 
 
 def test_a_new_catalogue_entry_reaches_the_hints_with_a_rebuild(monkeypatch):
-    new = mistakes.FormulaMistake("size_plus_two", "conv_output_size", "added 2, not 1",
-                                  lambda size, kernel, stride=1, padding=0:
-                                  (size - kernel + 2 * padding) // stride + 2)
+    new = Mistake("size_plus_two", "cnn_costs", "conv_output_size", "added 2, not 1",
+                  lambda size, kernel, stride=1, padding=0:
+                  (size - kernel + 2 * padding) // stride + 2)
     monkeypatch.setattr(mistakes, "CATALOGUE", mistakes.CATALOGUE + [new])
     table = public_hints.hint_table("cnn_costs", master("cnn_costs"))
     assert (57, "you added 2, not 1") in table[("conv_output_size(227, 11, 4, 2)", "")]

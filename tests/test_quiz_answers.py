@@ -59,7 +59,7 @@ def test_resnet_questions_match_real_modules(difficulty):
 
 @pytest.mark.parametrize("name", list(TEMPLATES))
 def test_choices_are_distinct_and_exactly_one_is_right(name):
-    from autograder import mistakes
+    from solutions.mistakes import formulas as mistakes
     from quizzes import calculator
     for difficulty in DIFFICULTIES:
         for seed in SEEDS:

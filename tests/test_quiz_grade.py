@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from cnnlab.cli import main
 from quizzes import calculator
 from quizzes.csvio import QuizInputError, read_key

@@ -23,7 +23,7 @@ import pytest
 
 from autograder import gradebook, scoring
 from autograder.gradebook import Gradebook
-from autograder.mistakes import CATALOGUE
+from solutions.mistakes.formulas import CATALOGUE
 from cli_asserts import one_line_error
 from cnnlab import classview
 from cnnlab.cli import main

@@ -16,7 +16,7 @@ import time
 
 from hypothesis import strategies as st
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from autograder.checks import formula_probe, fuzzing
 from autograder.checks.common import StudentTimeout, call, exact_int, student_function
 from autograder.checks.student_values import (OPAQUE, accepted, agree, catching, fits,

@@ -19,7 +19,7 @@ import inspect
 import time
 from typing import Callable
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from autograder.checks import fuzzing
 from autograder.checks.common import (StudentTimeout, call, call_many, exact_int,
                                       student_failure, student_function, timeout_message)

@@ -35,6 +35,7 @@ from autograder.checks.determinism import pick_device
 from autograder.checks.probes import run_probe
 from autograder.checks.tensor_compare import plain_tensor
 from solutions import softmax_backprop as reference
+from solutions import mistakes
 
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -263,6 +264,13 @@ def autograd_two_layer(params: dict, X, y, reg: float):
     return scores.detach(), loss.detach(), {k: v.grad.detach() for k, v in leaves.items()}
 
 
+# The catalogue's words for the gradients' mistakes (solutions/mistakes/softmax_backprop.py).
+_FACTOR_2, _NO_L2, _NOT_BY_N, _BIAS_L2, _NO_RELU_MASK = (
+    mistakes.BY_ID[i].description for i in ("dw2_reg_without_2", "dw1_no_reg",
+                                             "softmax_grad_not_divided_by_n",
+                                             "regularized_biases", "relu_mask_missing"))
+
+
 def mistaken_grads(params: dict, X, y, reg: float) -> dict[str, dict[str, torch.Tensor]]:
     """grad name -> {description of a typical mistake: the gradient it gives}."""
     p = {k: v.double() for k, v in params.items()}
@@ -278,22 +286,16 @@ def mistaken_grads(params: dict, X, y, reg: float) -> dict[str, dict[str, torch.
     out = {k: {} for k in PARAM_NAMES}
     for w in ("W1", "W2"):
         if reg > 0:
-            out[w]["forgot the factor 2 in the L2 gradient: d/dW of reg*sum(W**2) is "
-                   "2*reg*W (the contract's L2 term has no 1/2)"] = data[w] + reg * p[w]
-            out[w]["forgot the L2 gradient 2*reg*W"] = data[w]
-        out[w]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = \
-            data[w] * n + 2 * reg * p[w]
+            out[w][_FACTOR_2] = data[w] + reg * p[w]
+            out[w][_NO_L2] = data[w]
+        out[w][_NOT_BY_N] = data[w] * n + 2 * reg * p[w]
     for b in ("b1", "b2"):
-        out[b]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = data[b] * n
+        out[b][_NOT_BY_N] = data[b] * n
         if reg > 0:
-            out[b]["regularized the bias: the L2 term covers W1 and W2 only"] = \
-                data[b] + 2 * reg * p[b]
-    out["W1"]["forgot the ReLU's gradient: multiply by the mask (hidden_pre > 0)"] = \
-        X.T @ dhidden + 2 * reg * p["W1"]
-    out["b1"]["forgot the ReLU's gradient: multiply by the mask (hidden_pre > 0)"] = \
-        dhidden.sum(0)
-    out["W1"]["forgot to divide by N (dscores is (softmax - onehot) / N)"] = \
-        data["W1"] * n + 2 * reg * p["W1"]
+            out[b][_BIAS_L2] = data[b] + 2 * reg * p[b]
+    out["W1"][_NO_RELU_MASK] = X.T @ dhidden + 2 * reg * p["W1"]
+    out["b1"][_NO_RELU_MASK] = dhidden.sum(0)
+    out["W1"][_NOT_BY_N] = data["W1"] * n + 2 * reg * p["W1"]
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from autograder import mistakes
+from solutions.mistakes import formulas as mistakes
 from autograder.checks.common import exact_int
 
 OPAQUE = object()  # stands for a student value this module will not look into
