@@ -62,7 +62,11 @@ class ReplacementMutant:
 COSTS, ARCH, SOFT = "cnn_costs", "cnn_architectures", "softmax_backprop"
 
 
-def _reference_source(assignment: str) -> str:
+@functools.cache
+def reference_source(assignment: str) -> str:
+    """The reference every mutant edits, as a notebook cell carries it (the networks' tables
+    inlined); read once per process: the catalogue's ~80 source mutants are resolved against
+    it at import, and each mutant made and compared reads it again."""
     return self_contained_source(assignment)
 
 
@@ -71,7 +75,7 @@ def _source_mutant(mistake: Mistake) -> SourceMutant:
     and the samples replace them as text); where one no longer applies, as written, so that
     making the mutant says which."""
     try:
-        found = resolved_edits(_reference_source(mistake.assignment), mistake.edits)
+        found = resolved_edits(reference_source(mistake.assignment), mistake.edits)
     except EditError:
         found = [(e.find, e.replace) for e in map(as_edit, mistake.edits)]
     return SourceMutant(mistake.assignment, mistake.id, mistake.description,
@@ -155,15 +159,15 @@ def _module_namespace(source: str, name: str) -> dict:
     return module.__dict__
 
 
-def _mutated_source(mutant: SourceMutant) -> str:
+def mutated_source(mutant: SourceMutant) -> str:
     try:
-        return apply_edits(_reference_source(mutant.assignment), mutant.edits)
+        return apply_edits(reference_source(mutant.assignment), mutant.edits)
     except EditError as err:
         raise EditError(f"mutant {mutant.id}: {err}") from None
 
 
 def apply_source_mutant(mutant: SourceMutant) -> dict:
-    return _module_namespace(_mutated_source(mutant), mutant.assignment)
+    return _module_namespace(mutated_source(mutant), mutant.assignment)
 
 
 def _definitions(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
@@ -186,8 +190,8 @@ def changed_names(mutant: SourceMutant) -> frozenset[str] | None:
     """The reference's top-level names whose definition the mutant changes, and every name
     that uses one of them; None when it changes a statement that defines no name (every
     question may see it then)."""
-    before = ast.parse(_reference_source(mutant.assignment))
-    after = ast.parse(_mutated_source(mutant))
+    before = ast.parse(reference_source(mutant.assignment))
+    after = ast.parse(mutated_source(mutant))
     (old, old_other), (new, new_other) = _definitions(before), _definitions(after)
     if old_other != new_other:
         return None

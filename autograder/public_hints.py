@@ -130,15 +130,12 @@ def _source_mutants(assignment: str) -> list[Mistake]:
     uses them) replace the notebook's, and only the tests of those run."""
     from autograder import mutants
 
-    reference = mutants._reference_source(assignment)
+    reference = mutants.reference_source(assignment)
     found = []
     for m in mutants.SOURCE_MUTANTS:
         if m.assignment != assignment:
             continue
-        mutated = reference
-        for find, replace in m.edits:
-            mutated = mutated.replace(find, replace)
-        affects = affected_names(reference, mutated)
+        affects = affected_names(reference, mutants.mutated_source(m))
 
         def overrides(env, m=m, affects=affects):
             namespace = mutants.apply_source_mutant(m)
