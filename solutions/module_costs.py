@@ -37,28 +37,23 @@ from __future__ import annotations
 import difflib
 import re
 
-from solutions import cnn_costs
+from solutions import cnn_costs, networks
 from solutions.cnn_costs import _numel
 
 # name -> (builder in solutions.cnn_architectures, its keyword arguments, default input).
-# A new model is one row.
+# The VGG and ResNet rows are derived from the networks' tables (solutions/networks.py), so
+# a new depth there is a model here with no second edit: each row of VGG_CONFIGS gives
+# "<depth>" and "<depth>_bn", each row of RESNET_DEPTHS "<depth>", in the tables' order.
+# Any other model is one row written here.
+_IMAGENET_INPUT = (3, 224, 224)
 MODELS: dict[str, tuple[str, dict, tuple[int, int, int]]] = {
-    "lenet5": ("lenet5", {}, (1, 28, 28)),
-    "alexnet": ("AlexNet", {}, (3, 227, 227)),  # 227, as in the lecture's table
-    "vgg11": ("vgg11", {}, (3, 224, 224)),
-    "vgg13": ("vgg13", {}, (3, 224, 224)),
-    "vgg16": ("vgg16", {}, (3, 224, 224)),
-    "vgg19": ("vgg19", {}, (3, 224, 224)),
-    "vgg11_bn": ("vgg11", {"batch_norm": True}, (3, 224, 224)),
-    "vgg13_bn": ("vgg13", {"batch_norm": True}, (3, 224, 224)),
-    "vgg16_bn": ("vgg16", {"batch_norm": True}, (3, 224, 224)),
-    "vgg19_bn": ("vgg19", {"batch_norm": True}, (3, 224, 224)),
-    "googlenet_stem": ("googlenet_stem", {}, (3, 224, 224)),
-    "resnet18": ("resnet18", {}, (3, 224, 224)),
-    "resnet34": ("resnet34", {}, (3, 224, 224)),
-    "resnet50": ("resnet50", {}, (3, 224, 224)),
-    "resnet101": ("resnet101", {}, (3, 224, 224)),
-    "resnet152": ("resnet152", {}, (3, 224, 224)),
+    "lenet5": ("lenet5", {}, networks.LENET5_INPUT),
+    "alexnet": ("AlexNet", {}, networks.ALEXNET_INPUT),  # 227, as in the lecture's table
+    **{depth: ("vgg", {"depth": depth}, _IMAGENET_INPUT) for depth in networks.VGG_CONFIGS},
+    **{f"{depth}_bn": ("vgg", {"depth": depth, "batch_norm": True}, _IMAGENET_INPUT)
+       for depth in networks.VGG_CONFIGS},
+    "googlenet_stem": ("googlenet_stem", {}, _IMAGENET_INPUT),
+    **{depth: ("resnet", {"depth": depth}, _IMAGENET_INPUT) for depth in networks.RESNET_DEPTHS},
 }
 
 ROW_TYPES = ("conv", "batchnorm", "pool", "flatten", "fc")

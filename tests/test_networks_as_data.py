@@ -6,7 +6,10 @@ self-contained source agree with the tables."""
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -102,6 +105,46 @@ def test_the_real_rows_keep_torchvisions_counts_beside_a_new_row(copied_solution
     with torch.device("meta"):
         net = getattr(load("cnn_architectures"), builder.__name__)(**kwargs)
     assert param_count(net) == published
+
+
+def cnnlab_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`cnnlab ARGS` run with the copied solutions/ in `folder` ahead of the real one (the
+    CLI itself is the installed, real one)."""
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    return subprocess.run([sys.executable, "-m", "cnnlab", *args], env=env, cwd=folder,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_new_depth_reaches_cnnlab_costs(copied_solutions):
+    """A row in networks.py is a model of `cnnlab costs` (its help, its name and its _bn
+    variant), costed as the row says, with no edit of solutions/module_costs.py."""
+    folder, _ = copied_solutions
+    add_row(folder, '"vgg11":', '    "vgg8": [64, "M", 128, "M", 256, "M", 512, "M", 512, "M"],')
+    add_row(folder, '"resnet18":', '    "resnet10": ("basic", [1, 1, 1, 1]),')
+    help_text = " ".join(cnnlab_in(folder.parent, "costs", "--help").stdout.split())
+    assert "vgg11, vgg8, vgg13," in help_text and "vgg11_bn, vgg8_bn, vgg13_bn" in help_text
+    assert "googlenet_stem, resnet18, resnet10, resnet34" in help_text
+
+    def report(*args):
+        done = cnnlab_in(folder.parent, "costs", *args, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+    vgg8 = report("VGG-8", "--input", "3,32,32")
+    assert vgg8["model"] == "vgg8" and vgg8["input_shape"] == [3, 32, 32]
+    convs = [r for r in vgg8["rows"] if r["type"] == "conv"]
+    assert [r["output_shape"] for r in convs] == [
+        [64, 32, 32], [128, 16, 16], [256, 8, 8], [512, 4, 4], [512, 2, 2]]
+    assert [r["params"] for r in convs] == [conv(3, 64, 3), conv(64, 128, 3),
+                                            conv(128, 256, 3), conv(256, 512, 3),
+                                            conv(512, 512, 3)]
+    head = (512 * 7 * 7 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000)
+    assert vgg8["totals"]["params"] == sum(r["params"] for r in convs) + head
+    bn = report("vgg8_bn", "--input", "3,32,32")
+    # five batch norms of 2C each
+    assert bn["totals"]["params"] - vgg8["totals"]["params"] == 2 * (64 + 128 + 256 + 512 + 512)
+    second_blocks = sum(2 * (c * c * 9) + 2 * (2 * c) for c in (64, 128, 256, 512))
+    assert report("resnet10", "--input", "3,64,64")["totals"]["params"] == \
+        PUBLISHED_PARAMS["resnet18"][2] - second_blocks
 
 
 # The lecture's tables, written out here as independent truth (the lecture's slides: AlexNet
