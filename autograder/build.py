@@ -32,7 +32,8 @@ from autograder.runner import question_points
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = registry.ASSIGNMENTS  # the master notebooks' folder
 # Pipeline modules of the autograder package that the hidden tests never import.
-NOT_SHIPPED = ("build.py", "grade.py", "notebook_tools.py", "gradescope.py", "public_hints.py")
+NOT_SHIPPED = ("build.py", "grade.py", "otter_engine.py", "notebook_tools.py", "gradescope.py",
+               "public_hints.py")
 # Modules of the autograder package that students receive on purpose (not leaks).
 FOR_STUDENTS = (public_hints.RUNTIME.name,)
 

@@ -282,11 +282,11 @@ class GraderProcess:
     def kill(self) -> None:
         """End it and its sandbox; idempotent (its pipes are closed once: another thread
         may already have opened a file under the same number)."""
-        from autograder.grade import _kill_tree
+        from autograder.grade import kill_tree
         if self._killed:
             return
         self._killed = True
-        _kill_tree(self.proc.pid)
+        kill_tree(self.proc.pid)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -149,8 +149,8 @@ _FINGERPRINTS: dict[str, str] = {}
 # notebook (its points). Not the build, the public hints or the CLI.
 GRADING_CODE = ("autograder/checks", "autograder/runner.py", "autograder/sandbox.py",
                 "autograder/sandbox_child.py", "autograder/protocol.py",
-                "autograder/scoring.py", "autograder/records.py", "autograder/mistakes.py",
-                "autograder/strategies.py", "autograder/grade.py", "solutions")
+                "autograder/scoring.py", "autograder/records.py", "autograder/strategies.py",
+                "autograder/grade.py", "autograder/otter_engine.py", "solutions")
 
 
 def code_fingerprint(assignment: str) -> str:

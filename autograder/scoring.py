@@ -3,7 +3,7 @@
 A question's score is its points times the share of its hidden checks that passed, rounded
 half up to `PLACES` decimals; a submission's total is the sum of its questions' rounded
 scores, so the parts always add up to the total that is shown. The sandbox engine
-(autograder/runner.py), the Otter engine (autograder/grade.py), Gradescope's results.json,
+(autograder/runner.py), the Otter engine (autograder/otter_engine.py), Gradescope's results.json,
 `cnnlab grade`'s text, CSV and JSON, and the demo all take their numbers from here, and
 print them with `format_points`.
 

@@ -5,7 +5,7 @@
 Measures, each as the median of N runs (the machine is shared: the load average is recorded):
 - floor: `python -c "import torch, otter"` in a fresh process;
 - grade: one cnn_costs submission (tests/samples/complete.ipynb) graded end to end by
-  `cnnlab grade --json` in a fresh process, and by `autograder.grade.run_isolated` alone;
+  `cnnlab grade --json` in a fresh process, and by `autograder.otter_engine.run_isolated` alone;
 - check: one `grader.check(q)` call in the student folder, in a process that has already
   imported torch and otter and run the notebook's cells (as a student's kernel has).
 Budgets: grade <= 4x floor; every grader.check < 2 s.
@@ -69,7 +69,7 @@ def main() -> int:
                         help="where the Markdown report goes (default docs/bench/grade.md)")
     args = parser.parse_args()
 
-    from autograder import build, grade
+    from autograder import build, otter_engine
     tmp = Path(tempfile.mkdtemp(prefix="cnnlab_bench_"))
     try:
         build_dir = Path(args.build) if args.build else tmp / "build"
@@ -93,7 +93,7 @@ def main() -> int:
 
         def runner() -> float:
             t = time.perf_counter()
-            result = grade.run_isolated(zip_path, SAMPLE, A)
+            result = otter_engine.run_isolated(zip_path, SAMPLE, A)
             elapsed = time.perf_counter() - t
             assert result["total"] == result["possible"] > 0, result
             return elapsed
@@ -117,7 +117,7 @@ def main() -> int:
         ("floor: `python -c \"import torch, otter\"`", floor, floor_runs, "1.00x"),
         ("`cnnlab grade complete.ipynb --engine otter --json` (fresh process)", graded, graded_runs,
          f"{graded / floor:.2f}x"),
-        ("`autograder.grade.run_isolated` (one submission)", iso, iso_runs, f"{iso / floor:.2f}x"),
+        ("`autograder.otter_engine.run_isolated` (one submission)", iso, iso_runs, f"{iso / floor:.2f}x"),
     ]
     lines = [
         "# Grading benchmark (cnn_costs)",

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grade
+from autograder import grade, otter_engine
 from buildcache import built
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -57,14 +57,14 @@ def assert_no_test_internals(result: dict) -> None:
 
 
 def test_reference_scores_full_marks(out):
-    result = grade.grade_one(out / A / "autograder" / f"{A}.ipynb", out)
+    result = otter_engine.grade_one(out / A / "autograder" / f"{A}.ipynb", out)
     assert result["error"] is None
     assert result["total"] == result["possible"] == sum(
         json.loads((out / A / "questions.json").read_text()).values())
 
 
 def test_blank_student_notebook_scores_zero_everywhere(out):
-    result = grade.grade_one(out / A / "student" / f"{A}.ipynb", out)
+    result = otter_engine.grade_one(out / A / "student" / f"{A}.ipynb", out)
     assert result["total"] == 0 and result["error"] is None
     assert all(q["score"] == 0 for q in result["questions"].values())
     assert "not implemented" in result["questions"]["conv_output_size"]["feedback"]
@@ -109,7 +109,7 @@ def test_feedback_never_shows_the_expected_value(wrong_results):
 
 
 def test_not_json_gets_its_line_with_the_reason(out):
-    result = grade.grade_one(SAMPLES / "not_json.ipynb", out, A)
+    result = otter_engine.grade_one(SAMPLES / "not_json.ipynb", out, A)
     assert result["total"] == 0 and "not a notebook" in result["error"]
     assert result["possible"] > 0 and set(result["questions"]) >= {"conv_output_size"}
 
@@ -123,7 +123,7 @@ def test_unrunnable_files_get_their_line(out, tmp_path, content, reason):
     path = tmp_path / "x.ipynb"
     if content is not None:
         path.write_text(content)
-    result = grade.grade_one(path, out, A)
+    result = otter_engine.grade_one(path, out, A)
     assert result["total"] == 0 and reason in result["error"]
 
 
@@ -131,27 +131,27 @@ def test_wrong_assignment_in_metadata_is_refused(out, tmp_path):
     nb = nbformat.read(SAMPLES / "complete.ipynb", as_version=4)
     nb.metadata["otter"]["assignment_name"] = "softmax_backprop"
     nbformat.write(nb, tmp_path / "x.ipynb")
-    result = grade.grade_one(tmp_path / "x.ipynb", out, A)
+    result = otter_engine.grade_one(tmp_path / "x.ipynb", out, A)
     assert result["total"] == 0 and "softmax_backprop" in result["error"]
 
 
 def test_wall_clock_timeout_kills_the_run(out, tmp_path):
     path = with_code(tmp_path, "import time\ntime.sleep(600)")
-    result = grade.grade_one(path, out, A, timeout=8)
+    result = otter_engine.grade_one(path, out, A, timeout=8)
     assert result["total"] == 0 and "did not finish within 8 s" in result["error"]
     assert result["seconds"] < 60
 
 
 def test_crashed_kernel_gets_its_line(out, tmp_path):
     path = with_code(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
-    result = grade.grade_one(path, out, A, timeout=120)
+    result = otter_engine.grade_one(path, out, A, timeout=120)
     assert result["total"] == 0 and result["error"]
 
 
 def test_top_level_infinite_loop_costs_only_that_cell(out, tmp_path):
     path = with_code(tmp_path, "while True:\n    pass", at=len(nbformat.read(
         SAMPLES / "complete.ipynb", as_version=4).cells))
-    result = grade.grade_one(path, out, A, timeout=200)
+    result = otter_engine.grade_one(path, out, A, timeout=200)
     assert result["error"] is None
     assert result["total"] == result["possible"]
 
@@ -159,7 +159,7 @@ def test_top_level_infinite_loop_costs_only_that_cell(out, tmp_path):
 def test_memory_limit_reaches_the_kernel(out, tmp_path):
     """A cell that allocates past the limit fails with MemoryError; the rest is still graded."""
     path = with_code(tmp_path, "hog = bytearray(3 * 1024**3)")
-    result = grade.grade_one(path, out, A, memory_bytes=2 * 1024**3)
+    result = otter_engine.grade_one(path, out, A, memory_bytes=2 * 1024**3)
     assert result["error"] is None
     assert result["total"] == result["possible"]
 
@@ -208,11 +208,11 @@ def test_cli_rejects_a_build_without_the_zip(tmp_path, capsys):
 def test_feedback_message_keeps_only_the_message():
     message = ("❌ Test case failed\nError at line 12 in test conv_params:\n      check(env)\n"
                "AssertionError: `conv_params(3, 64, 11)` returned 23232: forgot the bias")
-    assert grade.feedback_message(message) == "`conv_params(3, 64, 11)` returned 23232: forgot the bias"
+    assert otter_engine.feedback_message(message) == "`conv_params(3, 64, 11)` returned 23232: forgot the bias"
 
 
 def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
-    from autograder import grade
+    from autograder import grade, otter_engine
 
     calls = []
 
@@ -222,8 +222,8 @@ def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
             raise grade.GradingError("the grading process failed: RuntimeError: Kernel died "
                                      "before replying to kernel_info")
         return {"questions": {}, "total": 0, "possible": 0, "error": None}
-    monkeypatch.setattr(grade, "_run_isolated_once", flaky)
-    assert grade.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)["error"] is None
+    monkeypatch.setattr(otter_engine, "_run_isolated_once", flaky)
+    assert otter_engine.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)["error"] is None
     assert len(calls) == 3
 
     calls.clear()
@@ -231,7 +231,7 @@ def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
     def student_failure(zip_path, submission, assignment, *, timeout, memory_bytes):
         calls.append(submission)
         raise grade.GradingError("grading did not finish within 5 s (execution timeout)")
-    monkeypatch.setattr(grade, "_run_isolated_once", student_failure)
+    monkeypatch.setattr(otter_engine, "_run_isolated_once", student_failure)
     with pytest.raises(grade.GradingError):
-        grade.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)
+        otter_engine.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)
     assert len(calls) == 1  # only the kernel's own hiccup is retried

@@ -204,7 +204,8 @@ def run(args) -> int:
     book = _open_gradebook(args.db) if args.db else None
     from autograder import grade, records
     if args.engine == "otter":
-        print(f"cnnlab grade: warning: {grade.OTTER_WARNING}", file=sys.stderr)
+        from autograder.otter_engine import OTTER_WARNING
+        print(f"cnnlab grade: warning: {OTTER_WARNING}", file=sys.stderr)
     # With --db: the notebooks graded before, unchanged, keep their stored records.
     todo, stored, keys = list(args.submissions), [], {}
     if book:
