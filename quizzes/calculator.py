@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+from quizzes.model import ASKED_FIELDS, SIZE_FORMULAS
 from solutions import cnn_costs
 from solutions.cnn_costs import FORMULAS
 from solutions.mistakes import formulas
@@ -37,22 +38,26 @@ def _receptive_field(f, input_shape, layers, layer):
 def evaluate(f, input_shape, layers, asked: dict, extra: dict | None = None):
     """The asked value of a question, computed with the formulas in `f`.
 
-    Fields: a cost-table column (`output_shape`, `memory_kb`, `params`, `flops`) of layer
-    `asked["layer"]`; `total_params` / `total_flops` over all layers; `receptive_field` of
-    the stack up to the layer; `block_params`: all layers plus the shortcut layers in
-    `extra["shortcut"]` (a residual block's projection, fed the same input)."""
+    Fields (quizzes.model.ASKED_FIELDS), by their rule: "row", a cost-table column
+    (`output_shape`, `memory_kb`, `params`, `flops`) of layer `asked["layer"]`; "total", a
+    column summed over all layers (`total_params`, `total_flops`); `receptive_field` of
+    the stack up to the layer; "block" (`block_params`): all layers plus the shortcut layers
+    in `extra["shortcut"]` (a residual block's projection, fed the same input)."""
     field, layer = asked["field"], asked.get("layer")
-    if field in ("output_shape", "memory_kb", "params", "flops"):
-        return _table(f, input_shape, layers[: layer + 1])[layer][field]
-    if field in ("total_params", "total_flops"):
-        return sum(row[field[6:]] for row in _table(f, input_shape, layers))
-    if field == "receptive_field":
+    spec = ASKED_FIELDS.get(field)
+    if spec is None:
+        raise ValueError(f"unknown asked field {field!r}")
+    if spec.rule == "row":
+        return _table(f, input_shape, layers[: layer + 1])[layer][spec.column]
+    if spec.rule == "total":
+        return sum(row[spec.column] for row in _table(f, input_shape, layers))
+    if spec.rule == "receptive_field":
         return _receptive_field(f, input_shape, layers, layer)
-    if field == "block_params":
+    if spec.rule == "block":
         shortcut = (extra or {}).get("shortcut") or []
         rows = _table(f, input_shape, layers) + (_table(f, input_shape, shortcut) if shortcut else [])
-        return sum(row["params"] for row in rows)
-    raise ValueError(f"unknown asked field {field!r}")
+        return sum(row[spec.column] for row in rows)
+    raise ValueError(f"asked field {field!r} has an unknown rule {spec.rule!r}")
 
 
 def answer(input_shape, layers, asked, extra=None):
@@ -84,25 +89,18 @@ def _formulas_with(mistake):
     return f
 
 
-# Which formulas an asked field can depend on: a mistake elsewhere cannot change it, so it
-# is not evaluated (the generator's hot path). Sizes feed params only through an fc layer,
-# whose in_features is the flattened size.
-_SIZES = {"conv_output_size", "pool_output_size"}
-_FIELD_FORMULAS = {
-    "output_shape": _SIZES, "receptive_field": _SIZES,
-    "memory_kb": _SIZES | {"memory_kb"},
-    "params": {"conv_params", "fc_params"}, "total_params": {"conv_params", "fc_params"},
-    "block_params": {"conv_params", "fc_params"},
-    "flops": _SIZES | {"conv_flops", "pool_flops", "fc_flops"},
-    "total_flops": _SIZES | {"conv_flops", "pool_flops", "fc_flops"},
-}
+# Which formulas an asked field can depend on (ASKED_FIELDS' `formulas`): a mistake
+# elsewhere cannot change it, so it is not evaluated (the generator's hot path). Sizes feed
+# params only through an fc layer, whose in_features is the flattened size.
+_SIZES = SIZE_FORMULAS
 
 
 def _relevant(field: str, layers) -> set[str] | None:
-    names = _FIELD_FORMULAS.get(field)
-    if names is None:
+    spec = ASKED_FIELDS.get(field)
+    if spec is None:
         return None  # unknown field: try every mistake
-    if "params" in field and any(layer.get("type") == "fc" for layer in layers):
+    names = set(spec.formulas)
+    if "fc_params" in names and any(layer.get("type") == "fc" for layer in layers):
         names = names | _SIZES
     return names
 
@@ -137,7 +135,7 @@ def answer_and_wrong_values(input_shape, layers, asked, extra=None, tolerance_of
     # the asked row: evaluate that row alone, on its (reference) input shape.
     row_alone = None
     field, index = asked["field"], asked.get("layer")
-    if field in ("memory_kb", "params", "flops") and index:
+    if field in ASKED_FIELDS and ASKED_FIELDS[field].rule == "row" and index:
         before = _table(FORMULAS, input_shape, layers[:index])[-1]["output_shape"]
         if len(before) == 3:
             row_alone = (before, layers[index: index + 1], {"layer": 0, "field": field})

@@ -9,6 +9,8 @@ import math
 import os
 import stat
 
+from quizzes.model import ASKED_FIELDS
+
 # A roster this long is a mistake (a whole university's export?): each student gets every
 # question, and the files would run to gigabytes.
 MAX_STUDENTS = 20_000
@@ -116,12 +118,6 @@ def read_roster(path) -> list[dict]:
 
 KEY_FIELDS = ("id", "prompt", "input_shape", "layers", "asked", "answer", "tolerance")
 
-# The asked fields the calculator knows; those of one layer need its index. A key may ask
-# for another field (written by hand): it is graded against its answer, with no diagnosis.
-LAYER_FIELDS = ("output_shape", "memory_kb", "params", "flops", "receptive_field")
-NUMBER_FIELDS = ("memory_kb", "params", "flops", "receptive_field", "total_params",
-                 "total_flops", "block_params")
-
 
 def read_key(path) -> list[dict]:
     """The answer key written by `quiz generate`: a JSON list of entries. Errors name the line
@@ -206,13 +202,17 @@ def _entry_problem(entry: dict) -> str | None:
     if not isinstance(asked, dict) or not isinstance(asked.get("field"), str) \
             or not asked["field"]:
         return "'asked' needs a 'field' (a name such as 'output_shape')"
+    # The asked fields the calculator knows (quizzes.model.ASKED_FIELDS); those of one
+    # layer need its index. A key may ask for another field (written by hand): it is graded
+    # against its answer, with no diagnosis.
     field, layer = asked["field"], asked.get("layer")
+    spec = ASKED_FIELDS.get(field)
     if layer is not None:
         if not _is_int(layer) or not 0 <= layer < len(layers):
             return (f"'asked' names layer {_show(layer)}, but the entry's layers are numbered "
                     f"0 to {len(layers) - 1}" if layers else
                     f"'asked' names layer {_show(layer)}, but the entry has no layers")
-    elif field in LAYER_FIELDS:
+    elif spec is not None and spec.per_layer:
         return f"'asked' field {_show(field)} needs a 'layer' index"
     answer = entry["answer"]
     if isinstance(answer, list):
@@ -220,9 +220,9 @@ def _entry_problem(entry: dict) -> str | None:
             return f"'answer' must be a finite number or a list of integers, got {_show(answer)}"
     elif not _is_number(answer):
         return f"'answer' must be a finite number or a list of integers, got {_show(answer)}"
-    if field == "output_shape" and not isinstance(answer, list):
-        return "'asked' field 'output_shape' needs a shape (a list of integers) as 'answer'"
-    if field in NUMBER_FIELDS and isinstance(answer, list):
+    if spec is not None and spec.answer == "shape" and not isinstance(answer, list):
+        return f"'asked' field {_show(field)} needs a shape (a list of integers) as 'answer'"
+    if spec is not None and spec.answer != "shape" and isinstance(answer, list):
         return f"'asked' field {_show(field)} needs a number as 'answer', not a list"
     tolerance = entry["tolerance"]
     if not _is_number(tolerance) or tolerance < 0:

@@ -8,7 +8,7 @@ key lists, per student or variant, every question's id and answer (multiple-choi
 with the letter printed on the handout), and the seed that regenerates the quiz."""
 from __future__ import annotations
 
-from quizzes.model import Question, Quiz, format_value
+from quizzes.model import ASKED_FIELDS, Question, Quiz, format_value
 
 LETTERS = "ABCDEFGHIJ"
 PAGE_BREAK = '<div style="page-break-after: always; break-after: page;"></div>'
@@ -69,16 +69,11 @@ def handout(quiz: Quiz) -> str:
     return f"\n{PAGE_BREAK}\n\n".join(pages)
 
 
-# What a question asks, for the key's "asks" column (a field not listed shows as is).
-ASKS = {"output_shape": "output shape", "memory_kb": "memory (KB)", "params": "params",
-        "flops": "FLOPs", "receptive_field": "receptive field",
-        "total_params": "params (all layers)", "total_flops": "FLOPs (all layers)",
-        "block_params": "params of the block's convs"}
-
-
 def _asks(q: Question) -> str:
+    """What a question asks, for the key's "asks" column (quizzes.model.ASKED_FIELDS; a
+    field not listed there shows as is)."""
     field, layer = q.asked["field"], q.asked.get("layer")
-    what = ASKS.get(field, field)
+    what = ASKED_FIELDS[field].asks if field in ASKED_FIELDS else field
     if q.table and layer is not None:  # which row of the table
         what += f" of {q.layers[layer].get('name') or f'layer {layer + 1}'}"
     return what

@@ -1,8 +1,61 @@
 """What a quiz is, independent of any format: questions with their answer, tolerance and
-choices. Templates build these; the exports (QTI, Markdown, JSON key) only read them."""
+choices, and the fields a question may ask (ASKED_FIELDS). Templates build these; the
+exports (QTI, Markdown, JSON key) only read them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AskedField:
+    """A value a question may ask for (its `asked["field"]`): how it is computed, what kind
+    of answer it takes and the words people see for it."""
+    rule: str                 # how quizzes.calculator computes it: "row" (the cost-table
+                              # column of that name), "total" (a column summed over all
+                              # layers), "receptive_field", "block" (convs and shortcut)
+    column: str | None        # the cost-table column it reads ("row", "total", "block")
+    per_layer: bool           # whether it needs asked["layer"], the layer's index
+    answer: str               # "shape" (whole dims >= 1), "count" (whole >= 0), "amount"
+                              # (a real number > 0)
+    formulas: frozenset       # the lecture formulas (solutions.cnn_costs.FORMULAS) its
+                              # value can depend on: a mistake in another cannot change it
+    asks: str                 # the instructor's key: what the question asks
+    heading: str | None = None  # its column in a cost table shown to students
+    words: str | None = None  # the question, after a one-layer prompt ("its output")
+
+
+# The formulas of the output sizes: every shape, so every later layer's costs, depend on them.
+SIZE_FORMULAS = frozenset({"conv_output_size", "pool_output_size"})
+_SIZES = SIZE_FORMULAS
+_PARAMS = frozenset({"conv_params", "fc_params"})  # sizes too, through an fc's in_features
+_FLOPS = _SIZES | {"conv_flops", "pool_flops", "fc_flops"}
+
+# The one registry of asked fields: the calculator, the key's reader (quizzes/csvio.py), the
+# templates and the Markdown key read it. A new field is a row here (and, for a new rule,
+# its computation in quizzes/calculator.py).
+ASKED_FIELDS: dict[str, AskedField] = {
+    "output_shape": AskedField(
+        "row", "output_shape", True, "shape", _SIZES, "output shape", "Output shape",
+        "What is its output shape? Answer as (C, H, W)."),
+    "memory_kb": AskedField(
+        "row", "memory_kb", True, "amount", _SIZES | {"memory_kb"}, "memory (KB)",
+        "Memory (KB)", "How much memory does its output take, in KB (float32 values, "
+                       "batch 1)? Give at least 2 decimals."),
+    "params": AskedField(
+        "row", "params", True, "count", _PARAMS, "params", "Params",
+        "How many learnable parameters does it have?"),
+    "flops": AskedField(
+        "row", "flops", True, "count", _FLOPS, "FLOPs", "FLOPs",
+        "How many FLOPs does it take (one multiply-add counts as 1 FLOP)?"),
+    "receptive_field": AskedField(
+        "receptive_field", None, True, "count", _SIZES, "receptive field"),
+    "total_params": AskedField(
+        "total", "params", False, "count", _PARAMS, "params (all layers)"),
+    "total_flops": AskedField(
+        "total", "flops", False, "count", _FLOPS, "FLOPs (all layers)"),
+    "block_params": AskedField(
+        "block", "params", False, "count", _PARAMS, "params of the block's convs"),
+}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import random
 import re
 
 from quizzes import calculator
-from quizzes.model import Choice, Question, answer_forms, format_value
+from quizzes.model import ASKED_FIELDS, Choice, Question, answer_forms, format_value
 from solutions.networks import EXPANSION, needs_projection, residual_block_convs
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -31,15 +31,6 @@ FC_OUT = [10, 100, 128, 256, 500, 512, 1000, 4096]
 SIZES = {"easy": [8, 12, 16, 24, 28, 32, 56, 64],
          "medium": [28, 32, 56, 64, 112, 224, 227],
          "hard": [13, 27, 31, 35, 55, 57, 99, 113, 225, 227]}
-
-FIELD_WORDS = {
-    "output_shape": "What is its output shape? Answer as (C, H, W).",
-    "memory_kb": "How much memory does its output take, in KB (float32 values, batch 1)? "
-                 "Give at least 2 decimals.",
-    "params": "How many learnable parameters does it have?",
-    "flops": "How many FLOPs does it take (one multiply-add counts as 1 FLOP)?",
-}
-
 
 # --- drawing valid layers -------------------------------------------------------------
 
@@ -147,12 +138,6 @@ def tolerance_for(field: str, answer) -> float:
     return 0
 
 
-# Fields whose values are counts: a distractor that is not a whole number >= 0 cannot be
-# one (a FLOP count from a fractional output size).
-COUNT_FIELDS = ("params", "flops", "total_params", "total_flops", "block_params",
-                "receptive_field")
-
-
 def offerable(field: str, value):
     """`value` as a choice can show it, or None where it cannot be an answer to `field`: a
     shape needs whole dimensions >= 1 (never (256, 28.5, 28.5), from a true-division
@@ -164,16 +149,17 @@ def offerable(field: str, value):
         if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
             return None
         return int(v) if v >= least else None
-    if field == "output_shape":
+    kind = ASKED_FIELDS[field].answer if field in ASKED_FIELDS else None
+    if kind == "shape":
         if not isinstance(value, (tuple, list)) or not value:
             return None
         dims = [whole(v, 1) for v in value]
         return None if None in dims else tuple(dims)
     if isinstance(value, (tuple, list, bool)) or not isinstance(value, (int, float)):
         return None
-    if field in COUNT_FIELDS:
+    if kind == "count":
         return whole(value, 0)
-    if field == "memory_kb":
+    if kind == "amount":
         return value if math.isfinite(value) and value > 0 else None
     return value
 
@@ -267,7 +253,7 @@ def _single_layer(rng, difficulty, template, field, kinds):
         layers = [layer]
         what = f"The layer {describe(layer, shape[0])} gets an input of shape {shape_text(shape)}."
     asked = {"layer": len(layers) - 1, "field": field}
-    words = FIELD_WORDS[field]
+    words = ASKED_FIELDS[field].words
     if kind == "fc":
         words = words.replace("its output", "the Linear layer's output").replace(
             "does it", "does the Linear layer")
@@ -290,8 +276,10 @@ def layer_flops(rng, difficulty):
     return _single_layer(rng, difficulty, "layer_flops", "flops", ["conv", "pool", "fc"])
 
 
-TABLE_HEADER = ["Layer", "Output shape", "Memory (KB)", "Params", "FLOPs"]
+# The columns of a table question (a quiz choice: the lecture's cost-table columns), headed
+# by their asked fields' words.
 TABLE_FIELDS = ["output_shape", "memory_kb", "params", "flops"]
+TABLE_HEADER = ["Layer"] + [ASKED_FIELDS[f].heading for f in TABLE_FIELDS]
 
 
 def _short_network(rng, difficulty):
@@ -500,7 +488,7 @@ def pool_vs_conv(rng, difficulty):
                                ("pool", "output_shape"), ("conv", "output_shape"),
                                ("conv", "memory_kb")])
     layer = pool if which == "pool" else conv
-    words = FIELD_WORDS[field].replace("its output", f"the {which}'s output").replace(
+    words = ASKED_FIELDS[field].words.replace("its output", f"the {which}'s output").replace(
         "does it", f"does the {which}")
     if field == "output_shape":
         words = words.replace("its output shape", f"the {which}'s output shape")
