@@ -184,7 +184,7 @@ def mistakes_for(assignment: str) -> list[Mistake]:
 
 # ----------------------------------------------------------------------------- recording
 
-class _Recorder:
+class _ExplainRecorder:
     """A stand-in for the students' `public_hints` module: explain() notes its call."""
 
     def __init__(self):
@@ -230,7 +230,7 @@ def _test_function(source: str):
     return test
 
 
-def run_public_test(source: str, env: dict, recorder: _Recorder):
+def run_public_test(source: str, env: dict, recorder: _ExplainRecorder):
     """Run one public test against `env`: None if it passes, else (message, recorded) where
     recorded is the failing explain()'s ((call, what), fingerprint), or None."""
     test = _test_function(source)
@@ -252,7 +252,7 @@ def hint_table(assignment: str, master: str | Path, skipped: list | None = None)
     left out, and its error appended to `skipped`."""
     tests = public_tests(master)
     params = [set(inspect.signature(_test_function(source)).parameters) for source in tests]
-    recorder = _Recorder()
+    recorder = _ExplainRecorder()
     per_test: list[dict] = [{} for _ in tests]
     with isolated(recorder.module):
         env = reference_env(master)
