@@ -171,5 +171,9 @@ def cost_table_with(f, input_shape: tuple, layers: list[dict]) -> list[dict]:
 
 def cost_table(input_shape: tuple, layers: list[dict]) -> list[dict]:
     """One row per layer: name, type, output_shape, memory_kb, params, flops."""
-    return cost_table_with(FORMULAS, input_shape, layers)
+    # The formulas as they are bound when called, as a student's own table finds them: in
+    # the master notebook, where this runs as a cell, the public tests' hints swap a
+    # mistaken formula in and the table must follow it. Here they are FORMULAS's.
+    formulas = SimpleNamespace(**{name: globals()[name] for name in vars(FORMULAS)})
+    return cost_table_with(formulas, input_shape, layers)
 
