@@ -1,4 +1,6 @@
-"""Keep a master notebook's hidden tests in step with its checks registry.
+"""Keep a master notebook in step with its checks registry and its reference: the hidden test
+cells are generated from `autograder/checks/<assignment>.py`, the solution cells from
+`solutions/<assignment>.py`.
 
 The hidden tests of an assignment live in `autograder/checks/<assignment>.py` as
 `QUESTIONS = {question: [check, ...]}`. In the master notebook each check is one thin hidden
@@ -10,8 +12,36 @@ test cell, generated here:
         check(env)
 
 (the call line reads `check(env)` because Otter quotes the failing line of a test in its
-feedback). `sync` rewrites those cells from the registry; `drift` lists the differences, and
-`cnnlab build` refuses to build a notebook that has drifted.
+feedback).
+
+A solution cell (a code cell between a question's `# BEGIN SOLUTION` and `# END SOLUTION` raw
+cells) is the reference's code, then the stub that students get:
+
+    # BEGIN SOLUTION NO PROMPT
+    # The reference: cnn_costs.py, written here by `notebook_tools sync` (edit it there).
+    def _require_int(name: str, value, minimum: int) -> None:
+        ...
+    def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+        ...
+    # END SOLUTION
+    ''' # BEGIN PROMPT
+    def conv_output_size(size, kernel, stride=1, padding=0):
+        ...  # the docstring students see
+        raise NotImplementedError("conv_output_size")
+    ''' # END PROMPT
+
+The stub is the hand-written part: what Otter Assign hands out (signature, docstring,
+prompt). The reference part is generated: the top-level definitions of
+`reference_source.self_contained_source(assignment)` (the module with its tables from
+`solutions/networks.py` inlined, since the sandbox cannot import `solutions`) that bind the
+names the stub defines, and every definition they use that no earlier solution cell holds and
+no other cell's stub defines, in the module's order, with the comments above them. So the
+reference notebook runs exactly the module's code. A cell in any other Otter format (a
+`# BEGIN SOLUTION` block inside a stub, say) is turned into this form by `sync`, its stub
+being what Otter would hand out.
+
+`sync` rewrites both kinds of cells; `drift` lists the differences, and `cnnlab build` refuses
+to build a notebook that has drifted.
 
     python -m autograder.notebook_tools sync assignments/cnn_costs/cnn_costs.ipynb
     python -m autograder.notebook_tools check assignments/cnn_costs/cnn_costs.ipynb
@@ -19,6 +49,7 @@ feedback). `sync` rewrites those cells from the registry; `drift` lists the diff
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import re
 import sys
@@ -34,6 +65,9 @@ def test_{check}(env):
 
 _HIDDEN_RE = re.compile(r"^\s*#\s*HIDDEN\b", re.IGNORECASE)
 _SOLUTION_BLOCK_RE = re.compile(r"^(\s*)# BEGIN SOLUTION")
+# What students get beside their notebook on purpose (public_hints.RUNTIME; read, not
+# imported: public_hints imports this module).
+_SHIPPED_CODE = Path(__file__).with_name("public_hints_runtime.py")
 
 
 def _source(cell) -> str:
@@ -106,6 +140,12 @@ def expected_hidden(assignment: str) -> dict[str, list[str]]:
 
 
 def drift(master: str | Path) -> list[str]:
+    """Human-readable differences between the notebook and the registry (its hidden tests)
+    and solutions/ (its solution cells)."""
+    return hidden_test_drift(master) + solution_drift(master)
+
+
+def hidden_test_drift(master: str | Path) -> list[str]:
     """Human-readable differences between the notebook's hidden tests and the registry."""
     nb = read(master)
     assignment = assignment_name(nb, master)
@@ -145,6 +185,145 @@ def sync_hidden_tests(master: str | Path) -> bool:
         # Ids derived from the check's name: a re-sync writes the very same file.
         nb.cells[end:end] = [nbformat.v4.new_code_cell(s, id=f"hidden-{c}"[:64])
                              for s, c in zip(sources, checks)]
+    return _write(master, nb)
+
+
+# ----------------------------------------------------------------------------- solution cells
+
+SOLUTION_BEGIN = "# BEGIN SOLUTION NO PROMPT"
+SOLUTION_END = "# END SOLUTION"
+_QUOTE = "'''"  # the stub's string in the reference notebook; its docstrings use \"\"\"
+PROMPT_BEGIN = f"{_QUOTE} # BEGIN PROMPT"
+PROMPT_END = f"{_QUOTE} # END PROMPT"
+REFERENCE_NOTE = ("# The reference: {module}.py, written here by `notebook_tools sync` "
+                  "(edit it there).")
+
+
+def solution_cells(nb) -> list[tuple[int, str]]:
+    """(cell index, question) of every code cell between a question's `# BEGIN SOLUTION` and
+    `# END SOLUTION` raw cells, in notebook order."""
+    found, question, inside = [], None, False
+    for i, cell in enumerate(nb.cells):
+        marker = _raw_marker(cell)
+        if marker == "# BEGIN QUESTION":
+            question = (yaml.safe_load(_source(cell).split("\n", 1)[1]) or {}).get("name")
+        elif marker == "# END QUESTION":
+            question = None
+        elif marker == "# BEGIN SOLUTION":
+            inside = True
+        elif marker == "# END SOLUTION":
+            inside = False
+        elif inside and cell.get("cell_type") == "code":
+            found.append((i, question))
+    return found
+
+
+def stub(source: str) -> str:
+    """What Otter Assign hands out for a solution cell: its solutions stripped, its prompts
+    kept (Otter's own function, so the stub is exactly the student's cell)."""
+    from otter.assign.solutions import replace_solutions
+    return "\n".join(replace_solutions(source.split("\n"), "python"))
+
+
+def stub_names(source: str) -> list[str]:
+    """The top-level names a stub defines, in order."""
+    from autograder.reference_source import _bound
+    names: list[str] = []
+    for node in ast.parse(source).body:
+        names += [n for n in sorted(_bound(node)) if n not in names]
+    return names
+
+
+def _statements(module: str) -> list[dict]:
+    """The top-level statements of the self-contained reference that bind names: the names
+    they bind and use, and their text with the comment lines right above them."""
+    from autograder.reference_source import _bound, self_contained_source
+    source = self_contained_source(module)
+    lines = source.splitlines(keepends=True)
+    statements = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        bound = _bound(node)
+        if not bound:
+            continue
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1
+        statements.append({"binds": bound,
+                           "uses": {x.id for x in ast.walk(node) if isinstance(x, ast.Name)},
+                           "text": "".join(lines[first:node.end_lineno]).rstrip()})
+    return statements
+
+
+def expected_solution_cells(nb, assignment: str) -> dict[int, str]:
+    """cell index -> the source its solution cell must have: the reference's definitions of
+    the names its stub defines, and of what they use that no earlier cell holds and no other
+    cell's stub defines; then the stub."""
+    cells = [(i, q, stub(_source(nb.cells[i]))) for i, q in solution_cells(nb)]
+    if not cells:
+        return {}
+    statements = _statements(assignment)
+    binder = {name: k for k, st in enumerate(statements) for name in st["binds"]}
+    owner: dict[str, int] = {}
+    for i, question, text in cells:
+        where = f"question {question!r}, cell {nb.cells[i].get('id')}"
+        if _QUOTE in text:
+            raise ValueError(f"{where}: the stub may not contain {_QUOTE}")
+        missing = [n for n in stub_names(text) if n not in binder]
+        if missing:
+            raise ValueError(f"{where}: the stub defines {', '.join(missing)}, which "
+                             f"solutions/{assignment}.py does not")
+        for name in stub_names(text):
+            owner.setdefault(name, i)
+    emitted: set[int] = set()
+    expected = {}
+    for i, question, text in cells:
+        wanted, todo = set(), list(stub_names(text))
+        while todo:
+            k = binder[todo.pop()]
+            if k in wanted or k in emitted:
+                continue
+            wanted.add(k)
+            todo += [n for n in statements[k]["uses"] if n in binder and owner.get(n, i) == i]
+        emitted |= wanted
+        definitions = "\n\n\n".join(statements[k]["text"] for k in sorted(wanted))
+        expected[i] = "\n".join([SOLUTION_BEGIN, REFERENCE_NOTE.format(module=assignment),
+                                 definitions, SOLUTION_END, PROMPT_BEGIN, text, PROMPT_END])
+    return expected
+
+
+def solution_drift(master: str | Path) -> list[str]:
+    """The solution cells that differ from what solutions/<assignment>.py gives, one line
+    each (or why they cannot be made)."""
+    nb = read(master)
+    assignment = assignment_name(nb, master)
+    try:
+        want = expected_solution_cells(nb, assignment)
+    except (ValueError, SyntaxError, ImportError) as err:
+        return [f"solution cells: {err}"]
+    questions = dict(solution_cells(nb))
+    return [f"question {questions[i]!r}: solution cell {nb.cells[i].get('id')} (cell {i + 1}) "
+            f"differs from solutions/{assignment}.py"
+            for i, source in want.items() if _source(nb.cells[i]) != source]
+
+
+def sync_solution_cells(master: str | Path) -> bool:
+    """Rewrite every solution cell from solutions/<assignment>.py; True if changed."""
+    master = Path(master)
+    nb = read(master)
+    for i, source in expected_solution_cells(nb, assignment_name(nb, master)).items():
+        nb.cells[i].source = source
+    return _write(master, nb)
+
+
+def sync(master: str | Path) -> bool:
+    """Rewrite the hidden test cells and the solution cells; True if anything changed."""
+    hidden = sync_hidden_tests(master)
+    return sync_solution_cells(master) or hidden
+
+
+def _write(master: Path, nb) -> bool:
     before = master.read_text()
     text = nbformat.writes(nb) + "\n"
     if text != before:
@@ -155,7 +334,10 @@ def sync_hidden_tests(master: str | Path) -> bool:
 
 def split_code_lines(master: str | Path) -> tuple[list[str], list[str]]:
     """(code lines between solution markers or ending in `# SOLUTION`, all other code lines)
-    of the master, stripped: the first must never reach students."""
+    of the master, stripped: the first must never reach students. A line of the code that
+    students get on purpose (public_hints_runtime.py, beside their notebook) is no solution
+    line, wherever it is: a `return None` or a docstring's closing quotes tell nothing."""
+    shipped = {line.strip() for line in _SHIPPED_CODE.read_text().split("\n")}
     solution, other = [], []
     for cell in read(master).cells:
         if cell.get("cell_type") != "code":
@@ -167,8 +349,8 @@ def split_code_lines(master: str | Path) -> tuple[list[str], list[str]]:
                 inside = True
             elif stripped.endswith("# END SOLUTION"):
                 inside = False
-            elif stripped and (inside or (stripped.endswith("# SOLUTION")
-                                          and stripped != "# SOLUTION")):
+            elif stripped and stripped not in shipped and (
+                    inside or (stripped.endswith("# SOLUTION") and stripped != "# SOLUTION")):
                 solution.append(stripped)
             elif stripped:
                 other.append(stripped)
@@ -194,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for master in args.master:
         if args.action == "sync":
-            changed = sync_hidden_tests(master)
+            changed = sync(master)
             print(f"{master}: {'updated' if changed else 'already in sync'}")
         else:
             problems = drift(master)
@@ -202,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{master}: {p}")
             status |= bool(problems)
             if not problems:
-                print(f"{master}: hidden tests in sync with the registry")
+                print(f"{master}: hidden tests in sync with the registry, solution cells "
+                      "with solutions/")
     return status
 
 
