@@ -65,7 +65,7 @@ def answered(build: Path, assignment: str) -> nbformat.NotebookNode:
     cells = [c for c in st.cells if TAG in c.metadata.get("tags", [])]
     assert len(answers) == len(cells), f"{assignment}: student and autograder notebooks differ"
     for cell, source in zip(cells, answers):
-        source = re.sub(r'\n\s*""" # BEGIN PROMPT.*?""" # END PROMPT', "", source, flags=re.S)
+        source = re.sub(r'\n\s*("""|\'\'\') # BEGIN PROMPT.*?\1 # END PROMPT', "", source, flags=re.S)
         cell.source = "\n".join(line for line in source.split("\n")
                                 if not re.search(r"# (BEGIN|END) SOLUTION", line))
     return st

@@ -34,7 +34,7 @@ def answered(build: Path) -> nbformat.NotebookNode:
     assert len(answers) == len(cells), "student and autograder notebooks do not match"
     for cell, source in zip(cells, answers):
         # drop the unreachable prompt string the autograder notebook keeps
-        source = re.sub(r'\n\s*""" # BEGIN PROMPT.*?""" # END PROMPT', "", source, flags=re.S)
+        source = re.sub(r'\n\s*("""|\'\'\') # BEGIN PROMPT.*?\1 # END PROMPT', "", source, flags=re.S)
         cell.source = "\n".join(l for l in source.split("\n")
                                  if not re.search(r"# (BEGIN|END) SOLUTION", l))
     return st
