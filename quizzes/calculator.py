@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from quizzes.model import ASKED_FIELDS, SIZE_FORMULAS
 from solutions import cnn_costs
 from solutions.cnn_costs import FORMULAS
+from solutions import tolerance as tol
 from solutions.mistakes import formulas
 
 RECEPTIVE_FIELD_SEARCH = 256  # largest input size tried when searching a receptive field
@@ -106,16 +107,10 @@ def _relevant(field: str, layers) -> set[str] | None:
 
 
 def within(value, expected, tolerance: float) -> bool:
-    """Whether `value` counts as `expected`: every number within the tolerance."""
-    if isinstance(expected, (tuple, list)):
-        return (isinstance(value, (tuple, list)) and len(value) == len(expected)
-                and all(within(v, e, tolerance) for v, e in zip(value, expected)))
-    if isinstance(value, (tuple, list)) or value is None or isinstance(value, bool):
-        return False
-    try:
-        return abs(float(value) - float(expected)) <= tolerance + 1e-9 * abs(float(expected))
-    except (TypeError, ValueError, OverflowError):
-        return False
+    """Whether `value` counts as `expected`: every number within the tolerance (plus 1e-9
+    of the expected, for round-off), a shape item by item; a bool is no answer."""
+    return tol.close(value, expected, rel=1e-9, abs=tolerance, relative_to="expected",
+                     nonfinite="arithmetic", bool_answers=False)
 
 
 def wrong_values(input_shape, layers, asked, extra=None, tolerance: float = 0.0):

@@ -194,3 +194,36 @@ def test_softmax_close(a, b, rtol, atol, answer):
 @pytest.mark.parametrize("a, b, answer", SAME_LOSS)
 def test_softmax_same_loss(a, b, answer):
     assert bool(softmax_checks._same_loss(a, b)) is answer
+
+
+# --- the shared comparison itself -------------------------------------------------------
+
+from solutions import tolerance  # noqa: E402
+
+
+def test_close_relative_to_the_larger_is_math_isclose():
+    assert tolerance.close(100, 101, rel=0.01)          # 1 <= 0.01 * 101
+    assert not tolerance.close(100, 102, rel=0.01)
+    assert tolerance.close(0, 0.5, abs=0.5)
+    assert not tolerance.close(1, 1, rel=-1)             # math.isclose refuses it
+
+
+def test_close_relative_to_the_expected():  # 1 <= 0.005 + 0.0099 * 101, not * 100
+    assert tolerance.close(100, 101, rel=0.0099, abs=0.005, relative_to="expected")
+    assert not tolerance.close(101, 100, rel=0.0099, abs=0.005, relative_to="expected")
+
+
+def test_close_all_on_tensors_and_without_torch():
+    class Array(list):  # the operators close_all uses, and nothing of torch's
+        shape = property(lambda self: (len(self),))
+        __sub__ = lambda self, o: Array(a - b for a, b in zip(self, o))  # noqa: E731
+        __abs__ = lambda self: Array(abs(a) for a in self)  # noqa: E731
+        __lt__ = lambda self, o: Array(a < o for a in self)  # noqa: E731
+        __le__ = lambda self, o: Array(a <= b for a, b in zip(self, o))  # noqa: E731
+        __rmul__ = lambda self, k: Array(k * a for a in self)  # noqa: E731
+        __radd__ = lambda self, k: Array(k + a for a in self)  # noqa: E731
+        all = lambda self: all(self)  # noqa: E731
+
+    assert tolerance.close_all(Array([1.0, 2.0]), Array([1.0, 2.0 + 1e-7]), rel=1e-6, abs=0)
+    assert not tolerance.close_all(Array([1.0, NAN]), Array([1.0, 2.0]), rel=1e-6, abs=0)
+    assert not tolerance.close_all(Array([1.0]), Array([1.0, 2.0]), rel=1e-6, abs=0)

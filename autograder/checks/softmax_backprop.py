@@ -35,7 +35,7 @@ from autograder.checks.determinism import pick_device
 from autograder.checks.probes import run_probe
 from autograder.checks.tensor_compare import plain_tensor
 from solutions import softmax_backprop as reference
-from solutions import mistakes
+from solutions import mistakes, tolerance
 
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -102,8 +102,8 @@ def student_call(env, name: str, *args, timeout: float | None = None,
 
 
 def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
-    return a.shape == b.shape and bool(torch.isfinite(a).all()) and \
-        bool(((a - b).abs() <= atol + rtol * b.abs()).all())
+    """The student's `a` finite and within atol + rtol * |b| of `b` (solutions/tolerance.py)."""
+    return tolerance.close_all(a, b, rel=rtol, abs=atol)
 
 
 def shape_of(t) -> str:
@@ -556,9 +556,8 @@ def _accuracies(env, params: dict, X_val, y_val) -> list[float]:
 
 def _same_loss(a: float, b: float) -> bool:
     """Within the history tolerance; two nans (or two infs of one sign) are the same."""
-    if math.isnan(a) or math.isnan(b) or math.isinf(a) or math.isinf(b):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    return abs(a - b) <= HISTORY_ATOL + HISTORY_RTOL * abs(b)
+    return tolerance.close(a, b, rel=HISTORY_RTOL, abs=HISTORY_ATOL, relative_to="expected",
+                           nan_equal=True)
 
 
 def first_difference(got: list[float], want: list[float]) -> int | None:
@@ -846,7 +845,9 @@ def check_train_two_layer_minibatches(env):
     singles, singles_data = per_example_losses(params, X, y, ONE_REG)
 
     def matches(value, candidates):
-        return any(abs(value - c) <= HISTORY_ATOL + HISTORY_RTOL * abs(c) for c in candidates)
+        return any(tolerance.close(value, c, rel=HISTORY_RTOL, abs=HISTORY_ATOL,
+                                   relative_to="expected", nonfinite="arithmetic")
+                   for c in candidates)
     wrong = next((i for i, v in enumerate(history) if not matches(v, singles)), None)
     if wrong is not None:
         # Single-example losses as the student's own two_layer_forward_backward gives them

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 
-from solutions.mistakes import formulas as mistakes
+from solutions import tolerance
 from autograder.checks.common import exact_int
 
 OPAQUE = object()  # stands for a student value this module will not look into
@@ -58,7 +58,7 @@ def agree(a, b, loose: bool = False) -> bool:
                 and all(agree(x, y, loose) for x, y in zip(a, b)))
     if not loose and type(a) is not type(b):
         return False
-    return mistakes.same_value(a, b, rel=1e-9)
+    return tolerance.close(a, b, rel=1e-9, abs=1e-9, sequences="either")
 
 
 def fits(predicted, value, loose: bool = False) -> bool:
@@ -87,8 +87,8 @@ def is_kb_type(value, allow_int: bool = False) -> bool:
 def accepted(value, expected, kind: str, allow_int: bool = False) -> bool:
     """The strict grading rule: kind "int" (a plain int) or "kb" (a float)."""
     if kind == "kb":
-        return is_kb_type(value, allow_int) and math.isclose(
-            float(value), expected, rel_tol=1e-9, abs_tol=1e-12)
+        return is_kb_type(value, allow_int) and tolerance.close(value, expected, rel=1e-9,
+                                                                abs=1e-12)
     return exact_int(value) and int(value) == expected
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from types import SimpleNamespace
 from typing import Callable
 
-from solutions import cnn_costs
+from solutions import cnn_costs, tolerance
 from solutions.cnn_costs import FORMULAS
 from solutions.mistakes.cnn_costs import FORMULA_MISTAKES
 from solutions.mistakes.mistake import Mistake
@@ -89,15 +88,9 @@ def wrong_table(mistake: Mistake, input_shape: tuple, layers: list[dict]) -> lis
 
 
 def same_value(a, b, rel: float = 1e-6) -> bool:
-    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
-        try:
-            return len(a) == len(b) and all(same_value(x, y, rel) for x, y in zip(a, b))
-        except TypeError:
-            return False
-    try:
-        return math.isclose(float(a), float(b), rel_tol=rel, abs_tol=1e-9)
-    except (TypeError, ValueError, OverflowError):
-        return False
+    """The catalogue's "same value": math.isclose with an absolute floor of 1e-9, item by
+    item for tuples and lists (solutions/tolerance.py)."""
+    return tolerance.close(a, b, rel=rel, abs=1e-9, sequences="either")
 
 
 def rank(candidates: list, answers: list, fits: Callable = same_value) -> list[list]:
