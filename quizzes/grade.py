@@ -14,7 +14,7 @@ import re
 from quizzes import calculator
 from quizzes.csvio import QuizInputError, csv_rows
 from quizzes.model import format_value
-from solutions.mistakes.formulas import BY_ID
+from solutions.mistakes.formulas import BY_ID, rank
 
 # --- reading what students typed -----------------------------------------------------
 
@@ -151,12 +151,15 @@ def diagnose(entry, value) -> str | None:
     ("id1+id2") when no single one explains it, or None."""
     if value is None:
         return None
-    for mistake, wrong in mistake_values(entry):
-        if _matches(value, wrong, entry["tolerance"]):
-            return mistake
-    for mistakes, wrong in pair_mistake_values(entry):
-        if _matches(value, wrong, entry["tolerance"]):
-            return mistakes
+    answers = [(None, value, True)]  # one wrong answer: the first candidate that gives it
+
+    def fits(wrong, answer, _):
+        return _matches(answer, wrong, entry["tolerance"])
+    for values in (mistake_values, pair_mistake_values):  # the pairs only where no single
+        groups = rank([(mistake, lambda _, wrong=wrong: wrong) for mistake, wrong in
+                       values(entry)], answers, fits)
+        if groups:
+            return groups[0][0]
     return None
 
 

@@ -133,28 +133,27 @@ def _table_feedback(table, input_shape, layers, context: str,
 def _table_mistake(cells, wrong, expected_rows, input_shape, layers):
     """The catalogued mistakes whose whole wrong table reproduces the student's first wrong
     cell and at least half of the wrong cells, and agrees with the most cells overall (more
-    than one where they fit the table equally well); empty if none does."""
-    best, best_score = [], -1
+    than one where they fit the table equally well); empty if none does. The ranking is
+    the catalogue's one diagnosis (`mistakes.rank`), each cell an answer."""
+    candidates = []  # (mistake, its table's cell at (row, column))
     for mistake in mistakes.CATALOGUE:
         try:
             predicted = mistakes.wrong_table(mistake, input_shape, layers)
         except Exception:  # noqa: BLE001 - a wrong formula may fail on the network
             continue
-        if len(predicted) != len(expected_rows):
-            continue
+        if len(predicted) == len(expected_rows):
+            candidates.append((mistake, lambda cell, table=predicted: table[cell[0]][cell[1]]))
+    wrong_cells = set(wrong)
+    answers = [(cell, value, cell in wrong_cells) for cell, value in cells.items()]
 
-        def explains(r, c):
-            loose = c == "memory_kb"
-            return (fits(predicted[r][c], cells[(r, c)], loose)
-                    and not agree(predicted[r][c], expected_rows[r][c], loose))
-        if not explains(*wrong[0]) or 2 * sum(explains(r, c) for r, c in wrong) < len(wrong):
-            continue
-        score = sum(fits(predicted[r][c], v, c == "memory_kb") for (r, c), v in cells.items())
-        if score > best_score:
-            best, best_score = [mistake], score
-        elif score == best_score:
-            best.append(mistake)
-    return best
+    def cell_fits(predicted, value, cell):
+        return fits(predicted, value, cell[1] == "memory_kb")
+
+    def wrong_itself(predicted, value, cell):  # not a right value the student's also fits
+        return not agree(predicted, expected_rows[cell[0]][cell[1]], cell[1] == "memory_kb")
+    groups = mistakes.rank(candidates, answers, cell_fits, explains=wrong_itself,
+                           first_wrong=True)
+    return groups[0] if groups else []
 
 
 def _check_table(env, input_shape, layers, context: str, strict_kb: bool = False) -> None:

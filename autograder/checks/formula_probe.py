@@ -324,7 +324,8 @@ class FormulaProbe:
                    for full, value in self.observations]
         candidates = [((m, fn, own), functools.partial(_safe, fn))
                       for m, fn, own in _candidates(self.name)]
-        groups = mistakes.rank(candidates, answers, functools.partial(fits, loose=loose))
+        groups = mistakes.rank(candidates, answers,
+                               lambda predicted, value, _: fits(predicted, value, loose))
         for mistake, fn, own in (groups[0] if groups else ()):
             explained = [failure for failure in value_failures
                          if fits(_safe(fn, failure[4]), plain_value(failure[3]), loose)]

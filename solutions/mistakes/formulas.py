@@ -93,28 +93,49 @@ def same_value(a, b, rel: float = 1e-6) -> bool:
     return tolerance.close(a, b, rel=rel, abs=1e-9, sequences="either")
 
 
-def rank(candidates: list, answers: list, fits: Callable = same_value) -> list[list]:
-    """The candidate mistakes that explain a student's answers, in groups, best first.
+def _same(predicted, value, args) -> bool:
+    return same_value(predicted, value)
+
+
+def rank(candidates: list, answers: list, fits: Callable = _same, *,
+         explains: Callable | None = None, first_wrong: bool = False) -> list[list]:
+    """The diagnosis: which candidate mistakes explain a student's answers, in groups, best
+    first. The formula probe, the cost-table check and `quiz grade` all ask it, each with
+    its own candidates and tolerance.
 
     `candidates`: [(item, wrong)], `wrong(args)` the value a student with that mistake gives
     (it must not raise). `answers`: [(args, value, is_wrong)], every answer seen, right ones
-    included. `fits(predicted, value)`: whether a predicted value is the student's.
+    included. `fits(predicted, value, args)`: whether a predicted value is the student's
+    answer (`same_value` by default; the args say which answer, e.g. a table's cell, whose
+    column sets the tolerance). `explains(predicted, value, args)`: whether a prediction
+    that fits a wrong answer explains it (by default it does; a table asks that the
+    prediction is itself wrong, not a right value the student's answer also fits).
+    `first_wrong`: a kept candidate must explain the first wrong answer (the cell a
+    table's feedback names).
 
-    A candidate is kept when it reproduces at least one wrong answer and at least half of
+    A candidate is kept when it explains at least one wrong answer and at least half of
     them (one that explains a few is a coincidence: an H x H for H x W can happen to double
     the FLOPs). Kept ones are ranked by how many of ALL the answers they reproduce, so the
     entry whose wrong value matches on every input probed comes first, ahead of one that
     only agrees where the inputs cannot tell them apart (a single 1x1 call, where 0 is
     "forgot the +1" and "counted pooling as free" alike). Equal counts share a group, in
-    candidate order: the caller names all of a group or asks for more answers."""
+    candidate order: the caller names all of a group or asks for more answers. With one
+    wrong answer alone, the first group is every candidate that gives it, in order."""
     wrong_count = sum(1 for _, _, is_wrong in answers if is_wrong)
     kept = []
     for order, (item, wrong) in enumerate(candidates):
         agreed = explained = 0
+        first = None  # whether it explains the first wrong answer
         for args, value, is_wrong in answers:
-            if fits(wrong(args), value):
-                agreed += 1
-                explained += is_wrong
+            predicted = wrong(args)
+            fitted = bool(fits(predicted, value, args))
+            agreed += fitted
+            if is_wrong:
+                hit = fitted and (explains is None or bool(explains(predicted, value, args)))
+                explained += hit
+                first = hit if first is None else first
+        if first_wrong and not first:
+            continue
         if explained and 2 * explained >= wrong_count:
             kept.append((-agreed, order, item))
     groups: list[tuple[int, list]] = []
