@@ -433,8 +433,23 @@ def block_params(rng, difficulty):
                          {"layer": None, "field": "block_params"}, extra=extra)
 
 
-STAGES = {"basic": [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)],
-          "bottleneck": [(64, 64, 1), (256, 128, 2), (512, 256, 2), (1024, 512, 2)]}
+# ResNet's four stages as solutions.cnn_architectures.ResNet builds them: after a 64-channel
+# stem, each stage's width and its first block's stride. Per block kind, the first block of
+# each stage as (in_channels, width, stride): a stage's input is the stage before's output,
+# its width times the block's EXPANSION.
+RESNET_STEM_CHANNELS = 64
+RESNET_STAGES = [(64, 1), (128, 2), (256, 2), (512, 2)]
+
+
+def _first_blocks(kind: str) -> list[tuple[int, int, int]]:
+    blocks, channels = [], RESNET_STEM_CHANNELS
+    for width, stride in RESNET_STAGES:
+        blocks.append((channels, width, stride))
+        channels = width * EXPANSION[kind]
+    return blocks
+
+
+STAGES = {kind: _first_blocks(kind) for kind in EXPANSION}
 
 
 def stage_shape(rng, difficulty):

@@ -260,3 +260,16 @@ def test_the_reference_source_is_self_contained():
                 {k: v.shape for k, v in want.state_dict().items()}
     # cnn_costs runs as a notebook cell in a sandbox (hostile catalogue): nothing to inline
     assert self_contained_source("cnn_costs") == (ROOT / "solutions" / "cnn_costs.py").read_text()
+
+
+@pytest.mark.parametrize("kind, depth", [("basic", "resnet18"), ("bottleneck", "resnet50")])
+def test_the_quizzes_resnet_stages_are_the_modules(kind, depth):
+    """quizzes.templates.STAGES (what stage_shape draws): the first block of each of the
+    real ResNet's four stages, as (in_channels, width, stride)."""
+    from quizzes.templates import STAGES
+    with torch.device("meta"):
+        net = arch.resnet(depth)
+    first = [getattr(net, f"layer{i}")[0] for i in range(1, 5)]
+    assert STAGES[kind] == [(b.conv1.in_channels, b.conv1.out_channels,
+                             (b.conv1 if kind == "basic" else b.conv2).stride[0])
+                            for b in first]
