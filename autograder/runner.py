@@ -32,6 +32,21 @@ PRIVATE_DIRS = [ROOT / "solutions", ROOT / "autograder", ROOT / "assignments", R
                 ROOT / "cnnlab", ROOT / "quizzes"]
 # Lines of a student notebook that only make sense inside Jupyter or for Otter's own check.
 _SKIPPED_LINE = re.compile(r"^\s*([%!]|import otter\b|grader\s*=\s*otter\.)")
+# A cell Otter does not run when it grades (otter.execute.preprocessor.filter_ignored_cells):
+# tagged "otter_ignore", or with metadata otter.ignore. Skipped here too, so that both engines
+# grade the same cells; the master notebooks tag their demos (a model trained to show its
+# losses) this way, since the hidden checks do that work themselves.
+IGNORE_CELL_TAG = "otter_ignore"
+
+
+def ignored_by_otter(cell: dict) -> bool:
+    meta = cell.get("metadata")
+    if not isinstance(meta, dict):
+        return False
+    tags = meta.get("tags")
+    otter = meta.get("otter")
+    return ((isinstance(tags, list) and IGNORE_CELL_TAG in tags)
+            or (isinstance(otter, dict) and bool(otter.get("ignore", False))))
 
 
 class SubmissionError(Exception):
@@ -81,7 +96,8 @@ def load_assignment(name: str) -> Assignment:
 
 
 def notebook_cells(path: Path) -> list[tuple[int, str]]:
-    """(cell number, code) of every code cell, with Jupyter-only lines removed."""
+    """(cell number, code) of every code cell Otter would run (not `ignored_by_otter`), with
+    Jupyter-only lines removed."""
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -95,7 +111,8 @@ def notebook_cells(path: Path) -> list[tuple[int, str]]:
         raise SubmissionError("not a Jupyter notebook: no list of cells")
     cells = []
     for number, cell in enumerate(nb["cells"], start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" \
+                or ignored_by_otter(cell):
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
