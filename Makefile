@@ -93,7 +93,7 @@ browser:
 	  else echo "make browser: chromium is missing (apt-get install chromium): the report's browser tests will skip" >&2; fi; fi
 
 test: install browser
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) -q --durations=15
 
 demo: install
 	$(VENV)/bin/cnnlab demo --out $(DEMO_OUT)
