@@ -13,7 +13,6 @@ AssertionError once Hypothesis is done.
 from __future__ import annotations
 
 import collections
-import copy
 import functools
 import inspect
 import time
@@ -192,13 +191,14 @@ class FormulaProbe:
     def fuzz(self, method: Callable, strategy, max_examples: int) -> None:
         """Hypothesis-drawn cases against the reference. A function whose every answer is
         right costs one batch of calls: the examples a passing run draws are drawn once per
-        process (`_drawn_examples`) and asked in one round trip. Any other outcome and
+        process (`fuzzing.drawn_examples`) and asked in one round trip. Any other outcome and
         Hypothesis runs as it would without the batch, finding and shrinking the failure
         (the same calls, the same feedback); only this module's feedback reaches the
         student."""
         asked = len(self.observations)
         spent = time.monotonic()
-        if self._all_right(method, _drawn_examples(self, method, strategy, max_examples)):
+        if self._all_right(method, fuzzing.drawn_examples(strategy, max_examples=max_examples,
+                                                          seed_value=SEARCH_SEED)):
             return
         del self.observations[asked:]
         self.started += time.monotonic() - spent  # the batch costs the search no budget
@@ -338,20 +338,3 @@ class FormulaProbe:
                 return mistake, own, shown[-1] if prefer_last else shown[0], others
         return None
 
-
-_DRAWN: dict[tuple, list] = {}
-
-
-def _drawn_examples(probe: FormulaProbe, method: Callable, strategy, max_examples: int) -> list:
-    """The cases Hypothesis draws for a run in which every answer is right (derandomized:
-    the same on every run), drawn once per process, by the same search with an answer
-    that is always right."""
-    key = (probe.name, method.__name__, max_examples, repr(strategy))
-    if key not in _DRAWN:
-        drawn: list = []
-        recorder = FormulaProbe.__new__(FormulaProbe)
-        recorder.name, recorder.failures, recorder.observations = probe.name, [], []
-        recorder.started = time.monotonic()
-        recorder._search(lambda _, *case: drawn.append(case) or True, strategy, max_examples)
-        _DRAWN[key] = drawn
-    return copy.deepcopy(_DRAWN[key])

@@ -11,8 +11,19 @@ derandomized search with a digest of its test function's source, so that reforma
 check would draw other examples, and change students' scores and feedback. The numbers are
 the digests the checks' searches were first seeded with, so they draw what they always
 drew.
+
+A check whose student calls are many asks them in one batch first (common.call_many):
+`drawn_examples` gives the cases its search draws where every answer is right (drawn once
+per process), and `Ahead` hands the batch's answers to the search's examples while they are
+those cases. A right function then costs one round trip and no search; any other meets the
+search as it would without the batch (the same cases, the same feedback), its first
+examples answered from the batch.
 """
 from __future__ import annotations
+
+import collections
+import copy
+import operator
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
@@ -42,3 +53,38 @@ def search(strategy, example, *, max_examples: int, seed_value: int,
     test = settings(settings.get_profile(PROFILE), max_examples=max_examples,
                     phases=phases)(seed(seed_value)(given(strategy)(run)))
     test()
+
+
+_DRAWN: dict[tuple, list] = {}
+
+
+def drawn_examples(strategy, *, max_examples: int, seed_value: int,
+                   shrink: bool = True) -> list:
+    """The cases `search` (with these arguments) hands to examples that never fail, in
+    order: derandomized, so the same on every run, and the cases a check's search meets
+    where every answer is right. Drawn once per process; each call gets its own deep copy,
+    so that what one check hands a student is never what another compares with."""
+    key = (repr(strategy), max_examples, seed_value, shrink)
+    if key not in _DRAWN:
+        drawn: list = []
+        search(strategy, drawn.append, max_examples=max_examples, seed_value=seed_value,
+               shrink=shrink)
+        _DRAWN[key] = drawn
+    return copy.deepcopy(_DRAWN[key])
+
+
+class Ahead:
+    """Answers asked before a search, in one batch, to the first of `drawn_examples`'s
+    cases (as many as were answered). `take(case)` hands out the next answer while `case`
+    is the next of those cases (`same` compares them), else None, and None from then on:
+    the search asks for itself once it leaves the drawn path (a shrink, say)."""
+
+    def __init__(self, cases: list = (), answers: list = (), same=operator.eq):
+        self._queue = collections.deque(zip(cases, answers))
+        self._same = same
+
+    def take(self, case):
+        if self._queue and self._same(self._queue[0][0], case):
+            return self._queue.popleft()[1]
+        self._queue.clear()
+        return None

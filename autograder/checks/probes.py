@@ -17,8 +17,11 @@ namespace there), so probes run where the reference must not be readable.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
+
+from autograder.checks.common import call_many
 
 # In the order their module-level statements run in a sandbox.
 PROBE_MODULES = (
@@ -51,6 +54,22 @@ def run_probe(env, name: str, *args):
         env.run_in_sandbox(installer_source(name), timeout=60)
         return env.get("__cnnlab_probe__")(name, *args)
     return probe_function(name)(env, *args)
+
+
+def run_probe_many(env, name: str, arg_lists: list, timeout: float,
+                   budget: float) -> list[tuple]:
+    """`run_probe(env, name, *args)` for each `args` of `arg_lists`, as common.call_many's
+    outcomes, ending at the first exception (a probe's own failures are in its replies):
+    where the student's code is in a sandbox, in one round trip (and one install)."""
+    if hasattr(env, "run_probe"):
+        fn = functools.partial(env.run_probe, name)
+    elif hasattr(env, "run_in_sandbox"):
+        env.run_in_sandbox(installer_source(name), timeout=60)
+        fn, arg_lists = env.get("__cnnlab_probe__"), [(name, *args) for args in arg_lists]
+    else:
+        fn = functools.partial(probe_function(name), env)
+    return call_many(fn, [(tuple(args), {}) for args in arg_lists], timeout=timeout,
+                     budget=budget, stop_on=(BaseException,))
 
 
 _INSTALLERS: dict = {}
