@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from solutions.mistakes import formulas as mistakes
 from autograder.checks import formula_probe, fuzzing
-from autograder.checks.common import StudentTimeout, call, exact_int, student_function
+from autograder.checks.common import (StudentTimeout, call, call_many, exact_int,
+                                      student_failure, student_function, timeout_message)
+from autograder.protocol import SandboxLost
 from autograder.checks.student_values import (OPAQUE, accepted, agree, catching, fits,
                                               is_kb_type, plain_value, show_value, type_name)
 from solutions import cnn_costs as reference
@@ -37,6 +39,7 @@ COLUMNS = ("name", "type", "output_shape", "memory_kb", "params", "flops")
 
 NUMERIC_COLUMNS = ("output_shape", "memory_kb", "params", "flops")
 
+RANDOM_NETWORKS = 25  # check_cost_table_random's examples
 # The seed of check_cost_table_random's search (fuzzing.py says why it is a number).
 SEARCH_SEED = int("d0d6680bfcc511bee192f761239e938ab5505b21c36c928750372380492f4791d7d04591"
                   "efb5d782bd79409c6f5a17d7", 16)
@@ -334,6 +337,53 @@ def check_cost_table_random(env):
                  f"cost_table on a net whose outputs are whole KB (input {WHOLE_KB_INPUT})",
                  strict_kb=True)
     _check_unknown_layer_type(fn)
+    try:
+        name = getattr(fn, "__name__", "your function")  # as `call` asks it, once
+    except Exception:  # noqa: BLE001 - `call` meets the same in the search and says so
+        name = None
+    ahead, right = (fuzzing.Ahead(), False) if name is None else _tables_asked_ahead(fn)
+    if not right:
+        _search_tables(fn, name, ahead)
+    # After the values, so that a formula mistake is named before a missing range check.
+    _check_layers_out_of_range(fn)
+    _check_layers_unchanged(env, fn)
+
+
+def _tables_asked_ahead(fn) -> tuple[fuzzing.Ahead, bool]:
+    """The student's tables of the random networks that the search draws for a right
+    cost_table, asked in one batch (which ends at the first exception or call past its
+    time, as the search would): the answers for the search's first examples, and whether
+    every network has its right table (the search then has nothing to find)."""
+    networks = fuzzing.drawn_examples(_network(), max_examples=RANDOM_NETWORKS,
+                                      seed_value=SEARCH_SEED)
+    # The student gets copies: a table that edits the layers cannot change the expected one.
+    calls = [((input_shape, copy.deepcopy(layers)), {}) for input_shape, layers in networks]
+    outcomes = call_many(fn, calls, timeout=formula_probe.TIMEOUT,
+                         budget=formula_probe.BATCH_BUDGET, stop_on=(BaseException,))
+
+    def right(network, outcome) -> bool:
+        try:
+            return outcome[0] == "returned" and _table_feedback(outcome[1], *network, "") is None
+        except Exception:  # noqa: BLE001 - the search meets the same and says so
+            return False
+    every = len(outcomes) == len(networks) and all(map(right, networks, outcomes))
+    return fuzzing.Ahead(networks, list(zip(calls, outcomes))), every
+
+
+def _replayable(asked):
+    """A batch's answer, for the search to use instead of a call, or None (call now): an
+    exception is asked again, so that the search sees it raised where a call raises it
+    (Hypothesis tells failures apart by where they come from), unless the process that
+    raised it is gone."""
+    if asked is not None and asked[1][0] == "raised" and not isinstance(asked[1][1],
+                                                                       SandboxLost):
+        return None
+    return asked
+
+
+def _search_tables(fn, name: str | None, ahead: fuzzing.Ahead) -> None:
+    """Hypothesis's search over random networks, each one cost_table call, the first ones
+    answered from the batch asked ahead (`name`: the function's, for those answers)."""
     failures: list[str] = []
     stopped: list[AssertionError] = []
     started = time.monotonic()
@@ -343,8 +393,17 @@ def check_cost_table_random(env):
             return
         input_shape, layers = network
         context = f"cost_table({input_shape!r}, {layers!r})"
+        asked = _replayable(ahead.take(network))
         try:
-            table = call(fn, input_shape, copy.deepcopy(layers), timeout=formula_probe.TIMEOUT)
+            if asked is None:
+                table = call(fn, input_shape, copy.deepcopy(layers),
+                             timeout=formula_probe.TIMEOUT)
+            else:  # what `call` would have given
+                (args, kwargs), (outcome, table) = asked
+                if outcome == "timeout":
+                    raise StudentTimeout(timeout_message(f"`{name}`", formula_probe.TIMEOUT))
+                if outcome == "raised":
+                    raise student_failure(name, args, kwargs, table)
         except StudentTimeout as err:
             stopped.append(err)
             return
@@ -357,7 +416,8 @@ def check_cost_table_random(env):
             raise fuzzing.Mismatch()
 
     try:
-        fuzzing.search(_network(), example, max_examples=25, seed_value=SEARCH_SEED)
+        fuzzing.search(_network(), example, max_examples=RANDOM_NETWORKS,
+                       seed_value=SEARCH_SEED)
     except Exception:  # noqa: BLE001 - Hypothesis's report is not for students
         if not failures and not stopped:
             raise
@@ -365,6 +425,3 @@ def check_cost_table_random(env):
         raise AssertionError(str(stopped[0])) from None
     if failures:
         raise AssertionError(failures[-1]) from None
-    # After the values, so that a formula mistake is named before a missing range check.
-    _check_layers_out_of_range(fn)
-    _check_layers_unchanged(env, fn)

@@ -32,7 +32,9 @@ from hypothesis import strategies as st
 from autograder.checks import fuzzing
 from autograder.records import NOTES_LOG
 from autograder.checks.determinism import pick_device
-from autograder.checks.probes import run_probe
+from autograder.checks.common import StudentTimeout, timeout_message
+from autograder.checks.probes import run_probe, run_probe_many
+from autograder.protocol import SandboxLost
 from autograder.checks.tensor_compare import plain_tensor
 from solutions import softmax_backprop as reference
 from solutions import mistakes, tolerance
@@ -40,6 +42,8 @@ from solutions import mistakes, tolerance
 DIGITS = Path(__file__).resolve().parent.parent / "data" / "digits.npz"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 CALL_TIMEOUT = 10.0  # seconds for one call of softmax_loss or two_layer_forward_backward
+BATCH_BUDGET = 5.0   # seconds for one batch of fuzzed calls; past it, one call at a time
+PROBE_SLACK = 5.0    # seconds a batched probe call may take beyond the student's call
 
 
 # The seed of check_softmax_loss_values's search (fuzzing.py says why it is a number).
@@ -66,18 +70,25 @@ def fuzzed(strategy, max_examples: int, check) -> None:
 # --- calling the student ----------------------------------------------------------------------
 
 def student_call(env, name: str, *args, timeout: float | None = None,
-                 may_change: tuple[str, ...] = (), devices: list | None = None, **kwargs):
+                 may_change: tuple[str, ...] = (), devices: list | None = None,
+                 asked: tuple | None = None, **kwargs):
     """The student's `name(*args, **kwargs)`, called where the student's code runs. Autograd
     fails the call; so does changing an argument in place (compared there, where the
     student's code sees the caller's tensors), except the arguments named in `may_change`.
     With `devices` (a list), the student's two_layer_forward_backward is watched during the
-    call, and the devices of the tensors it is handed are added to the list."""
+    call, and the devices of the tensors it is handed are added to the list. `asked`: the
+    probe's outcome for this call, asked ahead in a batch (`_probe_replies`), instead of a
+    call now."""
     counter = getattr(env, "autograd_calls", None)  # a sandbox counts backward()/grad() itself
-    if callable(counter):
-        counter()
-    spy = "two_layer_forward_backward" if devices is not None else None
-    reply = run_probe(env, "probe_call", name, list(args), kwargs, timeout or CALL_TIMEOUT,
-                      spy)
+    if asked is not None:
+        counter = None  # counted for the whole batch
+        reply = _as_asked(name, *asked, timeout or CALL_TIMEOUT)
+    else:
+        if callable(counter):
+            counter()
+        spy = "two_layer_forward_backward" if devices is not None else None
+        reply = run_probe(env, "probe_call", name, list(args), kwargs,
+                          timeout or CALL_TIMEOUT, spy)
     if devices is not None:
         devices += reply.get("devices") or []
     if not reply.get("autograd") and callable(counter) and counter():
@@ -99,6 +110,52 @@ def student_call(env, name: str, *args, timeout: float | None = None,
             "caller's tensors must come back unchanged (write `x = x - m` rather than "
             "`x -= m`, `.clamp(min=0)` rather than `.clamp_(min=0)`, or `.clone()` first)")
     return reply["value"]
+
+
+def _as_asked(name: str, outcome: str, answer, timeout: float) -> dict:
+    """The probe's reply that a call now would have given, from its outcome in a batch
+    (common.call_many): a probe that raised raises the same (only where its process is gone:
+    `_replayable`); one that never answered (the student's code got past the probe's own
+    time limit, and the sandbox was ended) is a call past its time."""
+    if outcome == "timeout":
+        raise StudentTimeout(timeout_message(f"`{name}`", timeout))
+    if outcome == "raised":
+        raise answer
+    return answer
+
+
+def _probe_replies(env, name: str, arg_lists: list) -> list[tuple] | None:
+    """The probe_call outcomes of `name(*args)` for each args of `arg_lists` (the student
+    gets copies of their tensors), asked in one batch; None where the sandbox counted
+    autograd calls in it, which no one call can then be blamed for."""
+    counter = getattr(env, "autograd_calls", None)
+    if callable(counter):
+        counter()
+    outcomes = run_probe_many(
+        env, "probe_call", [(name, [a.clone() if isinstance(a, torch.Tensor) else a
+                                    for a in args], {}, CALL_TIMEOUT, None)
+                            for args in arg_lists],
+        timeout=CALL_TIMEOUT + PROBE_SLACK, budget=BATCH_BUDGET)
+    try:
+        counted = counter() if callable(counter) else 0
+    except AssertionError:  # the batch's last call ended the process: the replies stand
+        counted = 0
+    return None if counted else outcomes
+
+
+def _replayable(asked):
+    """A batch's outcome for student_call to use instead of a call, or None (call now): an
+    exception is asked again, to be raised where a call raises it (Hypothesis tells
+    failures apart by where they come from), unless the process that raised it is gone."""
+    if asked is not None and asked[0] == "raised" and not isinstance(asked[1], SandboxLost):
+        return None
+    return asked
+
+
+def _same_tensors(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(
+        x.dtype == z.dtype and x.shape == z.shape and bool(torch.equal(x, z))
+        for x, z in zip(a, b))
 
 
 def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
@@ -134,10 +191,11 @@ def _unpack_softmax(result, n: int, c: int):
 
 
 def check_softmax_case(env, scores: torch.Tensor, y: torch.Tensor, rtol: float = 1e-6,
-                       promise: str = "") -> None:
-    """`promise`: what these scores keep to, shown in the feedback (the stability case)."""
+                       promise: str = "", asked: tuple | None = None) -> None:
+    """`promise`: what these scores keep to, shown in the feedback (the stability case);
+    `asked`: the call's outcome from a batch (student_call)."""
     n, c = scores.shape
-    result = student_call(env, "softmax_loss", scores.clone(), y.clone())
+    result = student_call(env, "softmax_loss", scores.clone(), y.clone(), asked=asked)
     loss, dscores = _unpack_softmax(result, n, c)
     want_loss, want_grad = autograd_softmax(scores, y)
     shown = (f"scores of shape ({n}, {c}) with entries up to {float(scores.abs().max()):.3g}"
@@ -188,8 +246,26 @@ def softmax_cases(draw):
     return scores, y
 
 
+SOFTMAX_EXAMPLES = 40  # check_softmax_loss_values's examples
+
+
 def check_softmax_loss_values(env):
-    fuzzed(softmax_cases(), 40, lambda case: check_softmax_case(env, *case))
+    """Hypothesis's examples, asked in one batch: where every answer is right that is all;
+    otherwise the search runs as it would alone, its examples answered from the batch while
+    they are the ones asked (the same cases, the same first failure, the same feedback)."""
+    cases = fuzzing.drawn_examples(softmax_cases(), max_examples=SOFTMAX_EXAMPLES,
+                                   seed_value=SEARCH_SEED, shrink=False)
+    outcomes = _probe_replies(env, "softmax_loss", cases)
+    ahead = fuzzing.Ahead(cases, outcomes or [], same=_same_tensors)
+    if outcomes is not None and len(outcomes) == len(cases):
+        try:
+            for case, outcome in zip(cases, outcomes):
+                check_softmax_case(env, *case, asked=outcome)
+            return
+        except Exception:  # noqa: BLE001 - the search meets it again, and says so
+            pass
+    fuzzed(softmax_cases(), SOFTMAX_EXAMPLES,
+           lambda case: check_softmax_case(env, *case, asked=_replayable(ahead.take(case))))
 
 
 # The contract's promise, and no more: scores up to +-1e4, each row's correct class within
