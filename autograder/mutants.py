@@ -16,21 +16,22 @@ Three kinds of mutant share one report:
 
 A mutant is graded on the questions whose checks can reach what it changes, and only on
 those: a swapped function is looked up by its own question's checks only, and a source edit
-reaches the questions whose names (QUESTION_NAMES) use the definitions it changes. The other
-questions cannot lose points to it, so the report is the same, and much faster to make
-(tests/test_mutants.py checks QUESTION_NAMES against what the checks look up).
+reaches the questions whose names (QUESTION_NAMES: what the checks look up when they grade
+the reference, measured once per process) use the definitions it changes. The other
+questions cannot lose points to it, so the report is the same, and much faster to make.
 """
 from __future__ import annotations
 
 import ast
 import functools
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from autograder.reference_source import self_contained_source
-from autograder.runner import Assignment, load_assignment, run_checks
+from autograder.runner import Assignment, known_assignments, load_assignment, run_checks
 from solutions import mistakes
 from solutions.mistakes import formulas
 from solutions.mistakes.edits import EditError, apply_edits, as_edit, resolved_edits
@@ -59,7 +60,7 @@ class ReplacementMutant:
     make: Callable[[], Callable]           # builds the replacement
 
 
-COSTS, ARCH, SOFT = "cnn_costs", "cnn_architectures", "softmax_backprop"
+COSTS = "cnn_costs"
 
 
 @functools.cache
@@ -86,28 +87,77 @@ SOURCE_MUTANTS: list[SourceMutant] = [_source_mutant(m) for m in mistakes.CATALO
                                       if m.edits]
 
 
-# What each question's checks look up in the student's namespace: a mutant reaches the
-# questions whose names use what it changes (tests/test_mutants.py holds this to what the
-# checks read on the reference).
-QUESTION_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
-    COSTS: {q: (q,) for q in ("conv_output_size", "pool_output_size", "conv_params",
-                              "conv_flops", "pool_flops", "fc_params", "fc_flops",
-                              "memory_kb", "cost_table")},
-    ARCH: {
-        "alexnet": ("AlexNet",),
-        "vgg": ("VGG_CONFIGS", "VGG", "vgg11", "vgg13", "vgg16", "vgg19"),
-        "basic_block": ("BasicBlock",),
-        "bottleneck": ("Bottleneck",),
-        "resnet": ("ResNet", "BasicBlock", "resnet18", "resnet34", "resnet50", "resnet101",
-                   "resnet152"),
-        "training": ("resnet18", "vgg11"),
-    },
-    SOFT: {
-        "softmax_loss": ("softmax_loss",),
-        "two_layer_forward_backward": ("two_layer_forward_backward",),
-        "train_two_layer": ("train_two_layer", "two_layer_forward_backward"),
-    },
-}
+class _Recording(dict):
+    """A namespace that notes every name the checks look up in it."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+@functools.cache
+def _reference_namespace(assignment: str) -> dict:
+    return _module_namespace(reference_source(assignment), assignment)
+
+
+@functools.cache
+def _names_read(assignment: str, question: str, checks: tuple) -> frozenset[str]:
+    reference = _reference_namespace(assignment)
+    env = _Recording(reference)
+    result = run_checks(lambda: env, Assignment(assignment, {question: 1.0},
+                                                {question: list(checks)}))[question]
+    if result["score"] < result["possible"]:
+        raise RuntimeError(f"{assignment}: the reference loses points on {question!r} "
+                           f"({result['feedback'][:200]}); fix the checks first")
+    return frozenset(n for n in env.read if n in reference and not n.startswith("__"))
+
+
+class QuestionNames(Mapping):
+    """question -> the names its checks look up in the student's namespace, for one
+    assignment. The questions are its checks registry's (autograder/checks/<assignment>.py,
+    the one list of them); each question's names are measured on first look-up, once per
+    process, by grading the reference with a namespace that notes every look-up.
+
+    A mutant reaches the questions whose names use what it changes (changed_names closes
+    over the reference's uses): a question that reads none of them runs as it does on the
+    reference, so it cannot lose points, and is not graded. The reference must score full
+    marks (a check that fails stops early and may not read every name it would)."""
+
+    def __init__(self, assignment: str):
+        self.assignment = assignment
+
+    @functools.cached_property
+    def _checks(self) -> dict[str, list]:
+        return load_assignment(self.assignment).checks
+
+    def __getitem__(self, question: str) -> frozenset[str]:
+        return _names_read(self.assignment, question, tuple(self._checks[question]))
+
+    def __contains__(self, question) -> bool:  # the registry's, nothing measured
+        return question in self._checks
+
+    def __iter__(self):
+        return iter(self._checks)
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+
+# assignment -> question -> names, for every graded assignment; nothing is measured until a
+# question's names are looked up.
+QUESTION_NAMES: dict[str, QuestionNames] = {a: QuestionNames(a) for a in known_assignments()}
 
 
 def _table_with(mistake: Mistake):
@@ -208,7 +258,6 @@ def changed_names(mutant: SourceMutant) -> frozenset[str] | None:
 
 def questions_of(entry: dict) -> list[str] | None:
     """The questions whose checks can reach the mutant; None: all of them."""
-    names = QUESTION_NAMES[entry["assignment"]]
     if entry["assignment"] == COSTS and entry["id"] in formulas.BY_ID:
         reached = {formulas.BY_ID[entry["id"]].target}
     elif entry["id"] in _REPLACEMENTS:
@@ -217,7 +266,7 @@ def questions_of(entry: dict) -> list[str] | None:
         reached = changed_names(next(m for m in SOURCE_MUTANTS if m.id == entry["id"]))
         if reached is None:
             return None
-    return [q for q, used in names.items() if reached & set(used)]
+    return [q for q, used in QUESTION_NAMES[entry["assignment"]].items() if reached & used]
 
 
 def mutant_env(entry: dict) -> dict:
