@@ -96,46 +96,16 @@ def _formula_mistakes() -> list[Mistake]:
             for m in mistakes.CATALOGUE]
 
 
-def _definitions(source: str) -> dict[str, ast.AST]:
-    """Top-level name -> the statement that defines it."""
-    found = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            found.update((t.id, node) for t in targets if isinstance(t, ast.Name))
-    return found
-
-
-def affected_names(before: str, after: str) -> frozenset | None:
-    """The top-level names whose definition differs between two versions of a module, and
-    every name that uses one of them; None when the change is outside any definition."""
-    old, new = _definitions(before), _definitions(after)
-    changed = {n for n in old.keys() | new.keys()
-               if n not in old or n not in new or ast.dump(old[n]) != ast.dump(new[n])}
-    if not changed:
-        return None
-    uses = {n: {x.id for x in ast.walk(node) if isinstance(x, ast.Name)}
-            for n, node in new.items()}
-    while True:
-        more = {n for n, used in uses.items() if used & changed} - changed
-        if not more:
-            return frozenset(changed)
-        changed |= more
-
-
 def _source_mutants(assignment: str) -> list[Mistake]:
     """The source mutants of the reference; only the definitions a mutant changes (and what
     uses them) replace the notebook's, and only the tests of those run."""
     from autograder import mutants
 
-    reference = mutants.reference_source(assignment)
     found = []
     for m in mutants.SOURCE_MUTANTS:
         if m.assignment != assignment:
             continue
-        affects = affected_names(reference, mutants.mutated_source(m))
+        affects = mutants.changed_names(m)  # what cnnlab mutants says the mutant reaches
 
         def overrides(env, m=m, affects=affects):
             namespace = mutants.apply_source_mutant(m)
