@@ -28,7 +28,7 @@ def key_entry(q: Question) -> dict:
         "asked": q.asked,
         "answer": q.answer,
         "tolerance": q.tolerance,
-        "question": q.question,
+        "question": q.slot,
         "template": q.template,
         "difficulty": q.difficulty,
         "kind": q.kind,

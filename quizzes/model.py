@@ -68,7 +68,7 @@ class Choice:
 @dataclass
 class Question:
     id: str                   # unique in a quiz: "q01v003", or "q01-<hash>" for a student
-    question: str             # the slot it fills ("q01"); all its variants share it
+    slot: str                 # the slot it fills ("q01"); all its variants share it
     template: str
     difficulty: str
     student: str | None
@@ -98,13 +98,13 @@ class Quiz:
     def slots(self) -> list[str]:
         seen: dict[str, None] = {}
         for q in self.questions:
-            seen.setdefault(q.question, None)
+            seen.setdefault(q.slot, None)
         return list(seen)
 
     def by_slot(self) -> dict[str, list[Question]]:
         groups: dict[str, list[Question]] = {}
         for q in self.questions:
-            groups.setdefault(q.question, []).append(q)
+            groups.setdefault(q.slot, []).append(q)
         return groups
 
 

@@ -188,7 +188,7 @@ def make_question(rng: random.Random, template: str, difficulty: str, prompt: st
     choices = distractors + [Choice(answer, None, correct=True)]
     rng.shuffle(choices)
     kind = "choice" if asked["field"] == "output_shape" else "numerical"
-    return Question(id="", question="", template=template, difficulty=difficulty,
+    return Question(id="", slot="", template=template, difficulty=difficulty,
                     student=None, prompt=prompt, input_shape=tuple(input_shape),
                     layers=layers, asked=dict(asked), answer=answer, tolerance=tol,
                     kind=kind, choices=choices, table=table, extra=extra)

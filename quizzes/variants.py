@@ -96,7 +96,7 @@ def build_quiz(seed, variants: int | None = None, roster: list[dict] | None = No
         for slot, template, level in slots:
             for v in range(1, variants + 1):
                 q = make_variant(seed, slot, template, level, f"v{v}")
-                q.id, q.question = f"{slot}v{v:0{width}d}", slot
+                q.id, q.slot = f"{slot}v{v:0{width}d}", slot
                 out.append(q)
     else:
         tags = {s["id"]: student_tag(seed, s["id"]) for s in roster}
@@ -105,7 +105,7 @@ def build_quiz(seed, variants: int | None = None, roster: list[dict] | None = No
         for slot, template, level in slots:
             for s in roster:
                 q = make_variant(seed, slot, template, level, f"student:{s['id']}")
-                q.id, q.question, q.student = f"{slot}-{tags[s['id']]}", slot, s["id"]
+                q.id, q.slot, q.student = f"{slot}-{tags[s['id']]}", slot, s["id"]
                 out.append(q)
     for q in out:
         q.prompt = f"[{q.id}] {q.prompt}"

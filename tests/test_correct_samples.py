@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from autograder import registry
 from cnnlab.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("assignment", ["cnn_costs", "cnn_architectures", "softmax_backprop"])
+@pytest.mark.parametrize("assignment", registry.master_notebooks())
 def test_correct_sample_scores_full_marks(assignment, capsys):
     notebook = ROOT / "samples" / assignment / "correct.ipynb"
     code = main(["grade", str(notebook), "--json"])

@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from autograder import mutants
+from autograder import mutants, registry
 from autograder.runner import load_assignment, run_checks
 from cnnlab.cli import main
 from solutions import mistakes
 
 CATALOGUE = mutants.catalogue()
-ASSIGNMENTS = ("cnn_costs", "cnn_architectures", "softmax_backprop")
+ASSIGNMENTS = tuple(registry.master_notebooks())  # the one registry, not a list here
 
 
 def test_the_report_lists_the_whole_mistake_catalogue_once():

@@ -20,7 +20,7 @@ import pytest
 import torch
 from otter.test_files.exception_test import ExceptionTestFile
 
-from autograder import mutants, notebook_tools
+from autograder import mutants, notebook_tools, registry
 from autograder import public_hints
 from autograder import public_hints_runtime as runtime
 from autograder.checks import softmax_backprop as soft_checks
@@ -29,7 +29,7 @@ from solutions.mistakes import formulas as mistakes
 from solutions.mistakes.mistake import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENTS = ["cnn_costs", "cnn_architectures", "softmax_backprop"]
+ASSIGNMENTS = tuple(registry.master_notebooks())  # the one registry, not a list here
 
 
 def master(assignment: str) -> Path:

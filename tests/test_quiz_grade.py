@@ -165,7 +165,7 @@ def test_grade_roster_key_by_slot_and_canvas_export(tmp_path):
     # simple CSV naming the slot, not the full id
     simple = tmp_path / "simple.csv"
     _write_csv(simple, [["Student", "Question", "Answer"]] +
-               [[q.student, q.question, _spell(list(q.answer) if isinstance(q.answer, tuple)
+               [[q.student, q.slot, _spell(list(q.answer) if isinstance(q.answer, tuple)
                                               else q.answer)] for q in quiz.questions])
     result = grade(key, read_responses(simple, lookup))
     assert [s["score"] for s in result["students"]] == [3, 3]
