@@ -27,9 +27,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from proctree import TreePeaks  # bench/ is on sys.path: this runs as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,51 +81,12 @@ print(json.dumps(rows))
 """
 
 
-class Peaks(threading.Thread):
-    """Every 20 ms: the summed RSS of a process and its descendants, and the largest RSS of
-    any one of them (a sandbox forked by the warm parent is not a child the grader waits
-    for, so wait4's ru_maxrss, what /usr/bin/time -f %M reports, would miss it)."""
-
-    def __init__(self, pid: int):
-        import psutil
-
-        super().__init__(daemon=True)
-        self.root = psutil.Process(pid)
-        self.tree = self.largest = 0
-        self.largest_cmd = ""
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        while not self.done.is_set():
-            try:
-                procs = [self.root] + self.root.children(recursive=True)
-            except psutil.Error:
-                break
-            total = 0
-            for proc in procs:
-                try:
-                    rss = proc.memory_info().rss
-                except psutil.Error:
-                    continue
-                total += rss
-                if rss > self.largest:
-                    self.largest = rss
-                    try:
-                        self.largest_cmd = " ".join(proc.cmdline())[:60]
-                    except psutil.Error:
-                        pass
-            self.tree = max(self.tree, total)
-            self.done.wait(0.02)
-
-
 def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Wall seconds, the largest process's peak RSS (MiB) and the tree's summed peak."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        poller = Peaks(proc.pid)
+        poller = TreePeaks(proc.pid)
         poller.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started

@@ -31,13 +31,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
-from run_all import machine  # bench/ is on sys.path: this runs as a script
+from proctree import POLL_S, TreePeaks  # bench/ is on sys.path: this runs as a script
+from run_all import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "bench" / "assignments.md"
@@ -46,37 +44,7 @@ CNNLAB = str(Path(PY).parent / "cnnlab")
 ASSIGNMENTS = ["cnn_costs", "cnn_architectures", "softmax_backprop"]
 TARGET_S = 30.0
 TARGET_BYTES = 1.5 * 1024**3   # 1.5 GiB; 1.5e9 bytes is reported beside it
-POLL_S = 0.02
 MIB = 1024**2
-
-
-class TreePeak(threading.Thread):
-    """Max over time of the summed RSS of a process and all its descendants."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.root = psutil.Process(pid)
-        self.peak = 0
-        self.peak_procs = 0
-        self.samples = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                procs = [self.root] + self.root.children(recursive=True)
-            except psutil.Error:
-                break
-            total = 0
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.samples += 1
-            if total > self.peak:
-                self.peak, self.peak_procs = total, len(procs)
-            self.done.wait(POLL_S)
 
 
 def measure(cmd: list[str]) -> dict:
@@ -84,7 +52,7 @@ def measure(cmd: list[str]) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
-        poller = TreePeak(proc.pid)
+        poller = TreePeaks(proc.pid)
         poller.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
@@ -97,7 +65,7 @@ def measure(cmd: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"FAILED (exit {proc.returncode}): {' '.join(cmd)}\n{stdout[-2000:]}\n"
                          f"{stderr[-2000:]}")
-    return {"seconds": elapsed, "tree_peak": poller.peak, "tree_procs": poller.peak_procs,
+    return {"seconds": elapsed, "tree_peak": poller.tree, "tree_procs": poller.tree_procs,
             "largest": usage.ru_maxrss * 1024, "cpu": usage.ru_utime + usage.ru_stime,
             "samples": poller.samples, "stdout": stdout}
 
