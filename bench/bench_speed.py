@@ -10,7 +10,10 @@ Workloads, each the real command in a fresh process:
   must be scored exactly as its original graded alone (the bench fails otherwise);
 - `cnnlab grade --json` of one cnn_architectures and one softmax_backprop submission (the
   correct samples; full marks required), with the peak memory of the process tree;
-- with --arch-100, 100 copies of the cnn_architectures sample with `-j 2` (long).
+- with --arch-100, 100 copies of the cnn_architectures sample with `-j 2` (long);
+- with --demo, `cnnlab demo --out DIR` (what `make demo` runs after the install): demo_cold
+  into a new DIR each run (every assignment built and proved), demo_warm into a DIR a
+  previous demo of the same code wrote (its builds reused).
 --before DIR times the same commands with the code of another checkout (e.g. a
 `git worktree` of an older commit), run as `python -m cnnlab` from DIR with the same venv,
 interleaved with this tree's, so the two columns share the machine's load.
@@ -33,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 SAMPLES = ROOT / "samples"
 COSTS_MIX = ("correct", "bytes_not_kb", "missing_plus_one", "blank")
-TARGETS = {"costs_100": 8.0, "architectures_1": 4.0, "softmax_1": 1.5, "architectures_100": 150.0}
+TARGETS = {"costs_100": 8.0, "architectures_1": 4.0, "softmax_1": 1.5, "architectures_100": 150.0,
+           "demo_cold": 40.0, "demo_warm": 40.0}
 MEMORY_TARGET_MIB = 1024  # one cnn_architectures submission: at most 1 GB
 
 
@@ -58,6 +62,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another checkout to time alongside")
     parser.add_argument("--arch-100", action="store_true", help="also 100 cnn_architectures")
+    parser.add_argument("--demo", action="store_true", help="also cnnlab demo, cold and warm")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench" / "speed.md")
     args = parser.parse_args()
     trees = {"now": ROOT}
@@ -81,17 +86,26 @@ def main() -> int:
         alone[name] = scores(run(base + ["grade", str(SAMPLES / "cnn_costs" / f"{name}.ipynb"),
                                          "--json"], ROOT, env)["records"][0])
 
+    # Each workload: (the command of a tree, the tree's name) -> the command line.
     workloads = {
-        "costs_100": lambda cmd: cmd + ["grade", "-j", "2", "--json",
-                                        *sorted(map(str, costs.iterdir()))],
-        "architectures_1": lambda cmd: cmd + ["grade", "--json",
-                                              str(SAMPLES / "cnn_architectures" / "correct.ipynb")],
-        "softmax_1": lambda cmd: cmd + ["grade", "--json",
-                                        str(SAMPLES / "softmax_backprop" / "correct.ipynb")],
+        "costs_100": lambda cmd, _: cmd + ["grade", "-j", "2", "--json",
+                                           *sorted(map(str, costs.iterdir()))],
+        "architectures_1": lambda cmd, _: cmd + [
+            "grade", "--json", str(SAMPLES / "cnn_architectures" / "correct.ipynb")],
+        "softmax_1": lambda cmd, _: cmd + ["grade", "--json",
+                                           str(SAMPLES / "softmax_backprop" / "correct.ipynb")],
     }
     if args.arch_100:
-        workloads["architectures_100"] = lambda cmd: cmd + ["grade", "-j", "2", "--json",
-                                                            *sorted(map(str, arch.iterdir()))]
+        workloads["architectures_100"] = lambda cmd, _: cmd + [
+            "grade", "-j", "2", "--json", *sorted(map(str, arch.iterdir()))]
+    if args.demo:
+        workloads["demo_cold"] = lambda cmd, _: cmd + ["demo", "--out",
+                                                       tempfile.mkdtemp(dir=work)]
+        workloads["demo_warm"] = lambda cmd, tree_name: cmd + ["demo", "--out",
+                                                               str(work / f"demo_{tree_name}")]
+        for tree_name, tree in trees.items():  # what the warm runs reuse
+            cmd, env = cnnlab(tree)
+            run(workloads["demo_warm"](cmd, tree_name), tree, env)
     results: dict = {(t, w): [] for t in trees for w in workloads}
     floors, loads = [], [os.getloadavg()]
     for _ in range(args.runs):
@@ -99,7 +113,7 @@ def main() -> int:
         for tree_name, tree in trees.items():
             cmd, env = cnnlab(tree)
             for w, make in workloads.items():
-                result = run(make(cmd), tree, env)
+                result = run(make(cmd, tree_name), tree, env)
                 for record in result["records"]:
                     if w == "costs_100":
                         kind = Path(record["submission"]).stem.split("_", 1)[1]
@@ -145,7 +159,10 @@ def main() -> int:
               "as its original alone (checked). architectures_1 and softmax_1: one correct "
               "sample, `cnnlab grade --json`, full marks (checked). Peak MiB: the largest sum "
               "of the RSS of the grading process tree, sampled every 20 ms (shared pages count "
-              "once per process, so it errs high).", ""]
+              "once per process, so it errs high)."
+              + (" demo_cold and demo_warm: `cnnlab demo --out DIR`, into a new DIR and into "
+                 "one a previous demo of the same code wrote (its proved builds reused)."
+                 if args.demo else ""), ""]
     text = "\n".join(lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
