@@ -5,7 +5,8 @@ grades a few, so the guards of autograder/sandbox.py are exercised on every run.
 Each submission is the correct reference code plus one hostile cell (or one replaced
 function), so a correct grader gives full marks on every question the cell does not target
 and nothing on the ones it does (a replaced function also breaks the reference functions
-that call it, e.g. conv_flops calls conv_output_size).
+that call it, e.g. conv_flops calls conv_output_size, and cost_table calls every formula, as
+a student's would).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ CATALOGUE: list[Hostile] = [
                 def conv_params(in_channels, out_channels, kernel, bias=True):
                     while True:
                         pass
-            """),), loses=("conv_params",)),
+            """),), loses=("conv_params", "cost_table")),
     Hostile("top_level_loop", "a cell that never finishes",
             (_cell("""
                 while True:
@@ -67,33 +68,33 @@ CATALOGUE: list[Hostile] = [
                 sys.modules["solutions"] = types.ModuleType("solutions")
                 def conv_params(in_channels, out_channels, kernel, bias=True):
                     return 0
-            """),), loses=("conv_params",)),
+            """),), loses=("conv_params", "cost_table")),
     Hostile("call_reference", "calls the hidden reference instead of implementing",
             (_cell("""
                 def conv_params(in_channels, out_channels, kernel, bias=True):
                     from solutions.cnn_costs import conv_params as reference
                     return reference(in_channels, out_channels, kernel, bias)
-            """),), loses=("conv_params",)),
+            """),), loses=("conv_params", "cost_table")),
     Hostile("exec_reference_from_disk", "reads the reference's source from disk and runs it",
             (_cell(f"""
                 def conv_params(in_channels, out_channels, kernel, bias=True):
                     namespace = {{}}
                     exec(open({PRIVATE_FILE!r}).read(), namespace)
                     return namespace["conv_params"](in_channels, out_channels, kernel, bias)
-            """),), loses=("conv_params",)),
+            """),), loses=("conv_params", "cost_table")),
     Hostile("read_hidden_tests", "reads the hidden tests from disk",
             (_cell(f"""
                 def fc_params(in_features, out_features, bias=True):
                     source = open({CHECKS_FILE!r}).read()
                     return len(source)
-            """),), loses=("fc_params",)),
+            """),), loses=("fc_params", "cost_table")),
     Hostile("patch_grader", "patches the grader's helpers so every check passes",
             (_cell("""
                 def memory_kb(num_elements):
                     import autograder.checks.common as common
                     common.call = lambda *a, **k: None
                     return 0.0
-            """),), loses=("memory_kb",)),
+            """),), loses=("memory_kb", "cost_table")),
     Hostile("patch_torch_and_builtins", "monkeypatches torch and builtins",
             (_cell("""
                 import builtins, torch
@@ -101,7 +102,7 @@ CATALOGUE: list[Hostile] = [
                 torch.equal = lambda *a, **k: True
                 builtins.isinstance = lambda *a: True
             """), "def fc_flops(in_features, out_features):\n    return 1"),
-            loses=("fc_flops",)),
+            loses=("fc_flops", "cost_table")),
     Hostile("always_equal_object", "returns an object whose == is always true",
             (_cell("""
                 class Anything:
@@ -144,7 +145,7 @@ CATALOGUE: list[Hostile] = [
                 def pool_flops(channels, height, width, kernel, stride=None, padding=0):
                     import os
                     os._exit(3)
-            """),), loses=("pool_flops",)),
+            """),), loses=("pool_flops", "cost_table")),
 ]
 
 BY_ID = {h.id: h for h in CATALOGUE}

@@ -59,6 +59,9 @@ def _is_venv(path: str) -> bool:
 # Never watched: git's store, bytecode caches, and Hypothesis's cache (tests running at the
 # same time write ROOT/.hypothesis; the grader's own checks write .hypothesis/ into its cwd).
 TREE_SKIPPED = (".git", "__pycache__", ".hypothesis")
+# And the screenshots tests/test_report.py keeps for people (git ignores the folder), written
+# by a test that may run beside the red-team run; only this one path, not any such name.
+OUTPUT_SKIPPED = (str(Path(__file__).resolve().parent.parent / "artifacts"),)
 
 
 def snapshot_tree(root: Path, skip=TREE_SKIPPED) -> dict[str, list]:
@@ -67,7 +70,8 @@ def snapshot_tree(root: Path, skip=TREE_SKIPPED) -> dict[str, list]:
     found: dict[str, list] = {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs
-                   if d not in skip and not _is_venv(os.path.join(folder, d))]
+                   if d not in skip and os.path.join(folder, d) not in OUTPUT_SKIPPED
+                   and not _is_venv(os.path.join(folder, d))]
         for name in dirs + files:
             path = os.path.join(folder, name)
             try:
