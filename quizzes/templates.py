@@ -22,7 +22,8 @@ import re
 
 from quizzes import calculator
 from quizzes.model import ASKED_FIELDS, Choice, Question, answer_forms, format_value
-from solutions.networks import EXPANSION, needs_projection, residual_block_convs
+from solutions.networks import (EXPANSION, RESNET_STAGES, RESNET_STEM_CHANNELS, needs_projection,
+                                residual_block_convs)
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CHOICES = 4  # answer + 3 distractors
@@ -433,14 +434,9 @@ def block_params(rng, difficulty):
                          {"layer": None, "field": "block_params"}, extra=extra)
 
 
-# ResNet's four stages as solutions.cnn_architectures.ResNet builds them: after a 64-channel
-# stem, each stage's width and its first block's stride. Per block kind, the first block of
-# each stage as (in_channels, width, stride): a stage's input is the stage before's output,
-# its width times the block's EXPANSION.
-RESNET_STEM_CHANNELS = 64
-RESNET_STAGES = [(64, 1), (128, 2), (256, 2), (512, 2)]
-
-
+# Per block kind, the first block of each of ResNet's stages (solutions/networks.py's
+# RESNET_STAGES, after its stem) as (in_channels, width, stride): a stage's input is the
+# stage before's output, its width times the block's EXPANSION.
 def _first_blocks(kind: str) -> list[tuple[int, int, int]]:
     blocks, channels = [], RESNET_STEM_CHANNELS
     for width, stride in RESNET_STAGES:

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from solutions.networks import (ALEXNET_FEATURES, EXPANSION, LENET5_CLASSIFIER,
-                                LENET5_FEATURES, RESNET_DEPTHS, VGG_CONFIGS, Pool,
-                                needs_projection)
+                                LENET5_FEATURES, RESNET_DEPTHS, RESNET_STAGES,
+                                RESNET_STEM_CHANNELS, VGG_CONFIGS, Pool, needs_projection)
 
 
 def conv_pool_layers(table: list, in_channels: int,
@@ -199,17 +199,16 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     def __init__(self, block: type, layers: list[int], num_classes: int = 1000):
         super().__init__()
-        self.in_channels = 64
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        stem = RESNET_STEM_CHANNELS
+        self.in_channels = stem
+        self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0], stride=1)
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        for i, (width, stride) in enumerate(RESNET_STAGES):  # layer1 .. layer4
+            setattr(self, f"layer{i + 1}", self._make_layer(block, width, layers[i], stride))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.fc = nn.Linear(RESNET_STAGES[-1][0] * block.expansion, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -3,7 +3,8 @@
 `solutions.cnn_architectures` builds the nn.Modules from these tables and
 `solutions.cnn_costs` derives the lecture's cost-table layer lists from them; the quizzes
 draw residual blocks with the block rule below. A new VGG depth is a row of `VGG_CONFIGS`,
-a new ResNet depth a row of `RESNET_DEPTHS`: nothing else to edit.
+a new ResNet depth a row of `RESNET_DEPTHS` (the stages every depth has are
+`RESNET_STAGES`): nothing else to edit.
 
 torch is not imported here, so the cost tables and the quizzes stay cheap to import.
 """
@@ -95,6 +96,11 @@ RESNET_DEPTHS: dict[str, tuple[str, list[int]]] = {
     "resnet101": ("bottleneck", [3, 4, 23, 3]),
     "resnet152": ("bottleneck", [3, 8, 36, 3]),
 }
+
+# Every depth's four stages, after a stem of RESNET_STEM_CHANNELS: (the stage's width, the
+# stride of its first block).
+RESNET_STEM_CHANNELS = 64
+RESNET_STAGES = [(64, 1), (128, 2), (256, 2), (512, 2)]
 
 # A block's output channels are its width times this: a BasicBlock keeps its width, a
 # Bottleneck's last 1x1 conv expands it four times.
