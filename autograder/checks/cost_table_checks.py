@@ -20,7 +20,6 @@ from solutions.mistakes import formulas as mistakes
 from autograder.checks import formula_probe, fuzzing
 from autograder.checks.common import (StudentTimeout, call, call_many, exact_int,
                                       student_failure, student_function, timeout_message)
-from autograder.protocol import SandboxLost
 from autograder.checks.student_values import (OPAQUE, accepted, agree, catching, fits,
                                               is_kb_type, plain_value, show_value, type_name)
 from solutions import cnn_costs as reference
@@ -367,18 +366,8 @@ def _tables_asked_ahead(fn) -> tuple[fuzzing.Ahead, bool]:
         except Exception:  # noqa: BLE001 - the search meets the same and says so
             return False
     every = len(outcomes) == len(networks) and all(map(right, networks, outcomes))
-    return fuzzing.Ahead(networks, list(zip(calls, outcomes))), every
-
-
-def _replayable(asked):
-    """A batch's answer, for the search to use instead of a call, or None (call now): an
-    exception is asked again, so that the search sees it raised where a call raises it
-    (Hypothesis tells failures apart by where they come from), unless the process that
-    raised it is gone."""
-    if asked is not None and asked[1][0] == "raised" and not isinstance(asked[1][1],
-                                                                       SandboxLost):
-        return None
-    return asked
+    return fuzzing.Ahead(networks, list(zip(calls, outcomes)),
+                         outcome_of=lambda answer: answer[1]), every
 
 
 def _search_tables(fn, name: str | None, ahead: fuzzing.Ahead) -> None:
@@ -393,7 +382,7 @@ def _search_tables(fn, name: str | None, ahead: fuzzing.Ahead) -> None:
             return
         input_shape, layers = network
         context = f"cost_table({input_shape!r}, {layers!r})"
-        asked = _replayable(ahead.take(network))
+        asked = ahead.take(network)
         try:
             if asked is None:
                 table = call(fn, input_shape, copy.deepcopy(layers),

@@ -27,6 +27,8 @@ import operator
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
+from autograder.protocol import SandboxLost
+
 PROFILE = "cnnlab-grading"
 settings.register_profile(PROFILE, derandomize=True, database=None, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=False,
@@ -77,14 +79,25 @@ class Ahead:
     """Answers asked before a search, in one batch, to the first of `drawn_examples`'s
     cases (as many as were answered). `take(case)` hands out the next answer while `case`
     is the next of those cases (`same` compares them), else None, and None from then on:
-    the search asks for itself once it leaves the drawn path (a shrink, say)."""
+    the search asks for itself once it leaves the drawn path (a shrink, say).
 
-    def __init__(self, cases: list = (), answers: list = (), same=operator.eq):
+    An answer's `outcome_of(answer)` is its common.call_many outcome. One that raised is
+    not handed out (None: ask again), so that the search sees the exception raised where a
+    call raises it (Hypothesis tells failures apart by where they come from), unless the
+    process that raised it is gone (SandboxLost), which cannot be asked again."""
+
+    def __init__(self, cases: list = (), answers: list = (), same=operator.eq,
+                 outcome_of=lambda answer: answer):
         self._queue = collections.deque(zip(cases, answers))
         self._same = same
+        self._outcome_of = outcome_of
 
     def take(self, case):
         if self._queue and self._same(self._queue[0][0], case):
-            return self._queue.popleft()[1]
+            answer = self._queue.popleft()[1]
+            outcome, value = self._outcome_of(answer)
+            if outcome == "raised" and not isinstance(value, SandboxLost):
+                return None
+            return answer
         self._queue.clear()
         return None

@@ -34,7 +34,6 @@ from autograder.records import NOTES_LOG
 from autograder.checks.determinism import pick_device
 from autograder.checks.common import StudentTimeout, timeout_message
 from autograder.checks.probes import run_probe, run_probe_many
-from autograder.protocol import SandboxLost
 from autograder.checks.tensor_compare import plain_tensor
 from solutions import softmax_backprop as reference
 from solutions import mistakes, tolerance
@@ -115,7 +114,7 @@ def student_call(env, name: str, *args, timeout: float | None = None,
 def _as_asked(name: str, outcome: str, answer, timeout: float) -> dict:
     """The probe's reply that a call now would have given, from its outcome in a batch
     (common.call_many): a probe that raised raises the same (only where its process is gone:
-    `_replayable`); one that never answered (the student's code got past the probe's own
+    `fuzzing.Ahead`); one that never answered (the student's code got past the probe's own
     time limit, and the sandbox was ended) is a call past its time."""
     if outcome == "timeout":
         raise StudentTimeout(timeout_message(f"`{name}`", timeout))
@@ -141,15 +140,6 @@ def _probe_replies(env, name: str, arg_lists: list) -> list[tuple] | None:
     except AssertionError:  # the batch's last call ended the process: the replies stand
         counted = 0
     return None if counted else outcomes
-
-
-def _replayable(asked):
-    """A batch's outcome for student_call to use instead of a call, or None (call now): an
-    exception is asked again, to be raised where a call raises it (Hypothesis tells
-    failures apart by where they come from), unless the process that raised it is gone."""
-    if asked is not None and asked[0] == "raised" and not isinstance(asked[1], SandboxLost):
-        return None
-    return asked
 
 
 def _same_tensors(a: tuple, b: tuple) -> bool:
@@ -265,7 +255,7 @@ def check_softmax_loss_values(env):
         except Exception:  # noqa: BLE001 - the search meets it again, and says so
             pass
     fuzzed(softmax_cases(), SOFTMAX_EXAMPLES,
-           lambda case: check_softmax_case(env, *case, asked=_replayable(ahead.take(case))))
+           lambda case: check_softmax_case(env, *case, asked=ahead.take(case)))
 
 
 # The contract's promise, and no more: scores up to +-1e4, each row's correct class within
