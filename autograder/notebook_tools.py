@@ -227,32 +227,29 @@ def stub(source: str) -> str:
 
 def stub_names(source: str) -> list[str]:
     """The top-level names a stub defines, in order."""
-    from autograder.reference_source import _bound
+    from autograder.reference_source import bound_names
     names: list[str] = []
     for node in ast.parse(source).body:
-        names += [n for n in sorted(_bound(node)) if n not in names]
+        names += [n for n in sorted(bound_names(node)) if n not in names]
     return names
 
 
 def _statements(module: str) -> list[dict]:
     """The top-level statements of the self-contained reference that bind names: the names
     they bind and use, and their text with the comment lines right above them."""
-    from autograder.reference_source import _bound, self_contained_source
+    from autograder.reference_source import bound_names, self_contained_source, statement_text
     source = self_contained_source(module)
     lines = source.splitlines(keepends=True)
     statements = []
     for node in ast.parse(source).body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             continue
-        bound = _bound(node)
+        bound = bound_names(node)
         if not bound:
             continue
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
-        while first > 0 and lines[first - 1].lstrip().startswith("#"):
-            first -= 1
         statements.append({"binds": bound,
                            "uses": {x.id for x in ast.walk(node) if isinstance(x, ast.Name)},
-                           "text": "".join(lines[first:node.end_lineno]).rstrip()})
+                           "text": statement_text(lines, node).rstrip()})
     return statements
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
 
-def _bound(node: ast.stmt) -> set[str]:
+def bound_names(node: ast.stmt) -> set[str]:
+    """The top-level names a statement binds (a def, a class, an import, an assignment)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -30,25 +31,26 @@ def _definitions(source: str, names: list[str]) -> str:
     (its `from __future__` imports left out: the importing module has its own)."""
     body = [n for n in ast.parse(source).body
             if not (isinstance(n, ast.ImportFrom) and n.module == "__future__")
-            and _bound(n)]
+            and bound_names(n)]
     wanted, todo = set(), list(names)
     while todo:
         name = todo.pop()
-        node = next((n for n in body if name in _bound(n)), None)
+        node = next((n for n in body if name in bound_names(n)), None)
         if node is None:
             raise ImportError(f"cannot inline {name!r}: no top-level definition binds it")
         if node in wanted:
             continue
         wanted.add(node)
         todo += [x.id for x in ast.walk(node) if isinstance(x, ast.Name)
-                 and any(x.id in _bound(n) for n in body)]
+                 and any(x.id in bound_names(n) for n in body)]
     lines = source.splitlines(keepends=True)
-    return "\n".join(_with_comments(lines, n) for n in body if n in wanted)
+    return "\n".join(statement_text(lines, n) for n in body if n in wanted)
 
 
-def _with_comments(lines: list[str], node: ast.stmt) -> str:
-    """The statement's lines and the comment lines right above it (what a row means)."""
-    start = node.lineno - 1
+def statement_text(lines: list[str], node: ast.stmt) -> str:
+    """The statement's lines, its decorators included, and the comment lines right above
+    it (what a row means)."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
     while start > 0 and lines[start - 1].lstrip().startswith("#"):
         start -= 1
     return "".join(lines[start:node.end_lineno])
