@@ -98,10 +98,20 @@ def forward_all(model: nn.Module, inputs: list, what: str, trace: list | None,
     return {"outputs": outputs, "trace": traced, "order": order}
 
 
-def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None = None,
-                  timeout: float | None = None) -> dict:
-    """Build the student's `spec`, load `state` (strict), run eval-mode forwards. `state` is
-    a state_dict, or the path of one staged by the grader (memory-mapped, not copied)."""
+def _fits(model: nn.Module, state: dict) -> bool:
+    """Whether `state` has exactly `model`'s state_dict keys, each with its shape."""
+    own = model.state_dict()
+    return own.keys() == state.keys() and all(tuple(own[k].shape) == tuple(state[k].shape)
+                                              for k in own)
+
+
+def with_weights(env, spec: dict, state, or_own_init: bool = False) -> nn.Module:
+    """The student's `spec` with `state` loaded (strict). `state` is a state_dict, or the
+    path of one staged by the grader (memory-mapped, not copied). Built on the meta device
+    where it can be (no initialisation of weights that are replaced anyway), else built
+    normally, so that the error, if any, is the student's own. Where `state` does not load
+    (a structure the structure check has already marked down), `or_own_init` keeps the
+    model as the student's code initialised it instead of raising."""
     what = f"`{describe(spec)}`"
     if isinstance(state, str):
         state = torch.load(state, mmap=True, weights_only=True)
@@ -115,7 +125,9 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
     except (AssertionError, RuntimeError) as err:
         if isinstance(err, AssertionError) and "not implemented" in str(err):
             raise
-        model = build(env, spec)  # built normally: the error, if any, is the student's own
+        model = build(env, spec)
+        if or_own_init and not _fits(model, state):
+            return model  # checked first: a failed load_state_dict may have copied some
         try:
             if dtype is not None:
                 model = model.to(dtype)
@@ -123,7 +135,15 @@ def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None
         except Exception as load_err:  # noqa: BLE001
             raise AssertionError(f"the reference weights do not load into {what}: "
                                  f"{str(load_err).splitlines()[0]}") from None
-    return forward_all(model, inputs, what, trace, timeout or FORWARD_TIMEOUT)
+    return model
+
+
+def probe_forward(env, spec: dict, state: dict, inputs: list, trace: list | None = None,
+                  timeout: float | None = None) -> dict:
+    """Build the student's `spec` with `state` loaded (with_weights), run eval-mode
+    forwards."""
+    model = with_weights(env, spec, state)
+    return forward_all(model, inputs, f"`{describe(spec)}`", trace, timeout or FORWARD_TIMEOUT)
 
 
 def sgd_step(params: list, lr: float) -> None:
@@ -146,13 +166,15 @@ def sgd_step(params: list, lr: float) -> None:
 
 def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,
                 lr: float, device: str, seed: int, frozen: list | None = None,
-                timeout: float = 120.0) -> dict:
-    """A few plain SGD steps of the student's model (train mode, its own init) on one
-    batch. Parameters named in `frozen` get no update and no gradient: VGG's 103M-weight
-    first classifier layer, whose gradient alone would double the memory."""
+                timeout: float = 120.0, state=None) -> dict:
+    """A few plain SGD steps of the student's model (train mode) on one batch: with its own
+    initialisation, or with `state` loaded (with_weights) where that initialisation would
+    cost more than the steps (its own still, where `state` does not fit the model). Parameters named in `frozen` get no update and no gradient:
+    VGG's 103M-weight first classifier layer, whose gradient alone would double the
+    memory."""
     what = f"`{describe(spec)}`"
     with seeded(seed), deterministic():
-        model = build(env, spec)
+        model = build(env, spec) if state is None else with_weights(env, spec, state, True)
         model = model.to(device).train()
         x, y = images.to(device), labels.to(device)
         for name, p in model.named_parameters():
