@@ -386,3 +386,37 @@ def test_a_sandbox_gets_the_cached_weights_hard_linked_read_only(tmp_path):
     env = LinkingEnv(namespace("solutions.cnn_architectures"))
     checks.check_basic_block_outputs(env)
     assert not staged and len(list(inbox.iterdir())) == 4
+
+
+def test_vgg_smoke_test_trains_the_reference_weights_and_still_catches_no_grad():
+    """VGG-11-BN's smoke test loads the reference's randomized weights (no initialisation of
+    129M weights) and trains them: a forward under no_grad still fails it, and a classifier
+    those weights do not fit (the vgg question's mistake) trains its own initialisation and
+    costs no training points."""
+    ref = "solutions.cnn_architectures"
+    no_grad = mutated(ref, [inside("VGG.forward", "        x = self.features(x)",
+                                   "        with torch.no_grad():\n"
+                                   "            return self._forward(x)\n\n"
+                                   "    def _forward(self, x):\n"
+                                   "        x = self.features(x)")])
+    assert failure(checks.check_vgg_outputs, no_grad) is None  # eval outputs are right
+    message = failure(checks.check_training_vgg11_bn, no_grad)
+    assert message is not None and "training `vgg11" in message, message
+    narrow = mutated(ref, [inside("VGG.__init__", "nn.Linear(4096, 4096)",
+                                  "nn.Linear(4096, 2048)"),
+                           inside("VGG.__init__", "nn.Linear(4096, num_classes)",
+                                  "nn.Linear(2048, num_classes)")])
+    assert failure(checks.check_vgg_structure, narrow) is not None
+    assert failure(checks.check_training_vgg11_bn, narrow) is None
+    calls = []
+    real = probes.run_probe
+
+    def spy(env, name, *args):
+        calls.append((name, args))
+        return real(env, name, *args)
+
+    import unittest.mock
+    with unittest.mock.patch.object(checks, "run_probe", spy):
+        assert failure(checks.check_training_vgg11_bn, namespace(ref)) is None
+    (name, args), = calls
+    assert name == "probe_train" and isinstance(args[-1], str)  # a staged weights file
