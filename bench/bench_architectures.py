@@ -99,6 +99,7 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
         raise SystemExit(f"FAILED (exit {code}): {' '.join(cmd)}")
     records = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return {"seconds": seconds, "records": records, "tree_mib": poller.tree / 2**20,
+            "tree_pss_mib": poller.tree_pss / 2**20,
             "largest_mib": max(poller.largest, usage.ru_maxrss * 1024) / 2**20,
             "largest_cmd": poller.largest_cmd}
 
