@@ -10,8 +10,9 @@ class TreePeaks(threading.Thread):
     """Every 20 ms: the summed RSS of a process and its descendants (`tree`, with the number
     of processes then, `tree_procs`), the same summed as PSS (`tree_pss`: a page that
     forked processes share counts once in all, where RSS counts it in each), and the
-    largest RSS of any one of them (`largest`, `largest_cmd`). A sandbox forked by the warm parent is not a child the command waits
-    for, so wait4's ru_maxrss, what /usr/bin/time -f %M reports, would miss it."""
+    largest RSS of any one of them (`largest`, `largest_cmd`). A sandbox forked by the warm
+    parent is not a child the command waits for, so wait4's ru_maxrss, what
+    /usr/bin/time -f %M reports, would miss it."""
 
     def __init__(self, pid: int):
         import psutil

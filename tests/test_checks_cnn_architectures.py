@@ -388,7 +388,8 @@ def test_a_sandbox_gets_the_cached_weights_hard_linked_read_only(tmp_path):
     assert not staged and len(list(inbox.iterdir())) == 4
 
 
-def test_vgg_smoke_test_trains_the_reference_weights_and_still_catches_no_grad():
+def test_vgg_smoke_test_trains_the_reference_weights_and_still_catches_no_grad(
+        monkeypatch):
     """VGG-11-BN's smoke test loads the reference's randomized weights (no initialisation of
     129M weights) and trains them: a forward under no_grad still fails it, and a classifier
     those weights do not fit (the vgg question's mistake) trains its own initialisation and
@@ -415,8 +416,7 @@ def test_vgg_smoke_test_trains_the_reference_weights_and_still_catches_no_grad()
         calls.append((name, args))
         return real(env, name, *args)
 
-    import unittest.mock
-    with unittest.mock.patch.object(checks, "run_probe", spy):
-        assert failure(checks.check_training_vgg11_bn, namespace(ref)) is None
+    monkeypatch.setattr(checks, "run_probe", spy)
+    assert failure(checks.check_training_vgg11_bn, namespace(ref)) is None
     (name, args), = calls
     assert name == "probe_train" and isinstance(args[-1], str)  # a staged weights file

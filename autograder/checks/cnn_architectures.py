@@ -289,28 +289,27 @@ def _inputs(sizes, channels: int, batch: int, dtype) -> list[torch.Tensor]:
     return [torch.randn(batch, channels, h, w, generator=g, dtype=dtype) for h, w in sizes]
 
 
-def _reference_weights(s: dict, dtype, running_var) -> str:
-    """The file of the reference's randomized weights, for a probe that needs no outputs."""
+def _reference_weights(s: dict, dtype, running_var, model: torch.nn.Module | None = None) -> str:
+    """The file of the reference's randomized weights (written from `model`, the reference
+    built for them, if given and they are not yet written)."""
     w_key = _weights_key(s, dtype, running_var)
     if _cached_weights(w_key) is None:
-        _save_weights(w_key, reference_model(REFERENCE, s, SEED, dtype, running_var)
-                      .state_dict())
+        if model is None:
+            model = reference_model(REFERENCE, s, SEED, dtype, running_var)
+        _save_weights(w_key, model.state_dict())
     return _weights_for_use(w_key)
 
 
 def _reference_run(s: dict, dtype, running_var, run_key: str, inputs: list) -> tuple[str, list]:
     """(the file of the reference's randomized weights, its eval outputs for `inputs`)."""
-    w_key = _weights_key(s, dtype, running_var)
-    if _cached_weights(w_key) is None or run_key not in _OUTPUTS:
-        ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)
-        if _cached_weights(w_key) is None:
-            _save_weights(w_key, ref_model.state_dict())
-        if run_key not in _OUTPUTS:
-            materialize_(ref_model)
-            _OUTPUTS[run_key] = forward_all(ref_model, inputs, "the reference", None,
-                                            60)["outputs"]
-        del ref_model  # freed here (a module holds no cycles), before the student's is built
-    return _weights_for_use(w_key), _OUTPUTS[run_key]
+    if run_key in _OUTPUTS:
+        return _reference_weights(s, dtype, running_var), _OUTPUTS[run_key]
+    ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)
+    path = _reference_weights(s, dtype, running_var, ref_model)  # compact, before materialize_
+    materialize_(ref_model)
+    _OUTPUTS[run_key] = forward_all(ref_model, inputs, "the reference", None, 60)["outputs"]
+    del ref_model  # freed here (a module holds no cycles), before the student's is built
+    return path, _OUTPUTS[run_key]
 
 
 def _reference_trace(s: dict, dtype, running_var, trace_key: str, x: torch.Tensor) -> dict:
@@ -537,7 +536,7 @@ def _check_training(env, s: dict, size: int, steps: int, lr: float,
     state = None if own_init else _stage(env, _reference_weights(s, torch.float32,
                                                                   (0.5, 1.5)))
     result = run_probe(env, "probe_train", s, images, labels, steps, lr, device, SEED,
-                       frozen, 120.0, state)
+                       frozen, state)
     losses = [float(v) for v in result["losses"]]
     # A note on the submission's record (autograder/runner.py collects this logger's
     # messages), so a log of many submissions says whose smoke test this was.

@@ -165,13 +165,13 @@ def sgd_step(params: list, lr: float) -> None:
 
 
 def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, steps: int,
-                lr: float, device: str, seed: int, frozen: list | None = None,
-                timeout: float = 120.0, state=None) -> dict:
+                lr: float, device: str, seed: int, frozen: list | None = None, state=None,
+                timeout: float = 120.0) -> dict:
     """A few plain SGD steps of the student's model (train mode) on one batch: with its own
     initialisation, or with `state` loaded (with_weights) where that initialisation would
-    cost more than the steps (its own still, where `state` does not fit the model). Parameters named in `frozen` get no update and no gradient:
-    VGG's 103M-weight first classifier layer, whose gradient alone would double the
-    memory."""
+    cost more than the steps (its own still, where `state` does not fit the model).
+    Parameters named in `frozen` get no update and no gradient: VGG's 103M-weight first
+    classifier layer, whose gradient alone would double the memory."""
     what = f"`{describe(spec)}`"
     with seeded(seed), deterministic():
         model = build(env, spec) if state is None else with_weights(env, spec, state, True)
