@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from autograder import records, registry, scoring
+from autograder.checks import disk_cache
 from autograder.forkserver import IMPORTS_TORCH
 from autograder.protocol import LIMITS, CellTimedOut
 from autograder.sandbox import (ROOT, RemoteEnv, Sandbox, SandboxLost, StudentCodeError,
@@ -319,8 +320,11 @@ def grade_notebook(path, assignment: Assignment, *, cell_timeout: float = LIMITS
                       reset_workdir=reset_workdir)
     try:
         run.execute()
-        questions = run_checks(lambda: RemoteEnv(run.sandbox), assignment, deadline,
-                               before_each=run.ensure_alive, notes=run.notes)
+        # The references' student-independent results kept between runs, where a kernel
+        # layer keeps student code out of the folder they are kept in (disk_cache).
+        with disk_cache.active(bool({"landlock", "uid"} & set(run.layers or []))):
+            questions = run_checks(lambda: RemoteEnv(run.sandbox), assignment, deadline,
+                                   before_each=run.ensure_alive, notes=run.notes)
     finally:
         if run.sandbox is not None:
             run.sandbox.kill()  # and everything of its session: nothing outlives the record

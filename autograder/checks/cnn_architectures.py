@@ -26,6 +26,7 @@ from collections import OrderedDict
 
 import torch
 
+from autograder.checks import disk_cache
 from autograder.checks.common import exact_int
 from autograder.records import NOTES_LOG
 from autograder.checks.determinism import pick_device
@@ -70,7 +71,8 @@ _STRUCTURES: dict[str, dict] = {}
 def reference_structure(s: dict) -> dict:
     key = repr(s)
     if key not in _STRUCTURES:
-        _STRUCTURES[key] = structure(build_on_meta(REFERENCE, s))
+        _STRUCTURES[key] = disk_cache.lookup("structure", key,
+                                             lambda: structure(build_on_meta(REFERENCE, s)))
     return _STRUCTURES[key]
 
 
@@ -302,6 +304,9 @@ def _reference_weights(s: dict, dtype, running_var, model: torch.nn.Module | Non
 
 def _reference_run(s: dict, dtype, running_var, run_key: str, inputs: list) -> tuple[str, list]:
     """(the file of the reference's randomized weights, its eval outputs for `inputs`)."""
+    if run_key not in _OUTPUTS and (stored := disk_cache.get("outputs", run_key)) \
+            is not disk_cache.MISSING:
+        _OUTPUTS[run_key] = stored
     if run_key in _OUTPUTS:
         return _reference_weights(s, dtype, running_var), _OUTPUTS[run_key]
     ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)
@@ -309,6 +314,7 @@ def _reference_run(s: dict, dtype, running_var, run_key: str, inputs: list) -> t
     materialize_(ref_model)
     _OUTPUTS[run_key] = forward_all(ref_model, inputs, "the reference", None, 60)["outputs"]
     del ref_model  # freed here (a module holds no cycles), before the student's is built
+    disk_cache.put("outputs", run_key, _OUTPUTS[run_key])
     return path, _OUTPUTS[run_key]
 
 

@@ -14,10 +14,10 @@ drew.
 
 A check whose student calls are many asks them in one batch first (common.call_many):
 `drawn_examples` gives the cases its search draws where every answer is right (drawn once
-per process), and `Ahead` hands the batch's answers to the search's examples while they are
-those cases. A right function then costs one round trip and no search; any other meets the
-search as it would without the batch (the same cases, the same feedback), its first
-examples answered from the batch.
+per process, and kept on disk between runs: disk_cache), and `Ahead` hands the batch's
+answers to the search's examples while they are those cases. A right function then costs
+one round trip and no search; any other meets the search as it would without the batch
+(the same cases, the same feedback), its first examples answered from the batch.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import operator
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
+from autograder.checks import disk_cache
 from autograder.protocol import SandboxLost
 
 PROFILE = "cnnlab-grading"
@@ -64,14 +65,17 @@ def drawn_examples(strategy, *, max_examples: int, seed_value: int,
                    shrink: bool = True) -> list:
     """The cases `search` (with these arguments) hands to examples that never fail, in
     order: derandomized, so the same on every run, and the cases a check's search meets
-    where every answer is right. Drawn once per process; each call gets its own deep copy,
+    where every answer is right. Drawn once per machine (disk_cache); each call gets its own deep copy,
     so that what one check hands a student is never what another compares with."""
     key = (repr(strategy), max_examples, seed_value, shrink)
     if key not in _DRAWN:
-        drawn: list = []
-        search(strategy, drawn.append, max_examples=max_examples, seed_value=seed_value,
-               shrink=shrink)
-        _DRAWN[key] = drawn
+        def draw() -> list:
+            drawn: list = []
+            search(strategy, drawn.append, max_examples=max_examples, seed_value=seed_value,
+                   shrink=shrink)
+            return drawn
+
+        _DRAWN[key] = disk_cache.lookup("drawn", repr(key), draw)
     return copy.deepcopy(_DRAWN[key])
 
 

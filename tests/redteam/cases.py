@@ -954,6 +954,30 @@ ATTACKS: list[Attack] = [
                 _rt_try(f"kill {pid}", lambda pid=pid: signal.pidfd_send_signal(
                     os.pidfd_open(pid), signal.SIGKILL))
     ''')),
+    Attack("poison_disk_cache", "rewrites the grader's disk cache of the checks' "
+           "student-independent values (autograder/checks/disk_cache.py; its folder and files "
+           "given): each stored value emptied under its own key, by write and by rename, and a "
+           "file planted beside them", "every later submission checked against no examples "
+           "(full marks for nothing), or a classmate's checks made to fail", _code('''
+        tag, marker = K["tag"], K["marker"]
+
+        def emptied(path):
+            try:
+                stored = json.loads(_rt_read(path)[1:])
+            except Exception:
+                stored = {"key": ""}
+            return b"J" + json.dumps({"key": stored.get("key"), "value": []}).encode()
+
+        for path in K["cache_files"]:
+            _rt_try(f"overwrite {path}",
+                    lambda path=path: _rt_write(path, emptied(path), exclusive=False))
+            spare = os.path.join(os.path.dirname(path), tag + ".tmp")
+            _rt_try(f"rename over {path}",
+                    lambda path=path, spare=spare: os.rename(_rt_write(spare, emptied(path)), path))
+        _rt_try("list the cache", lambda: _rt_listdir(K["cache"]))
+        _rt_try("plant in the cache",
+                lambda: _rt_write(os.path.join(K["cache"], tag + ".txt"), "# " + marker))
+    ''')),
 ]
 
 BY_ID = {attack.id: attack for attack in ATTACKS}
@@ -962,7 +986,7 @@ assert len(BY_ID) == len(ATTACKS), "attack ids must be unique"
 
 def knowledge(attack: Attack, *, me: str, classmates: list[str], attackers_dir: str,
               classmates_dir: str, root: str, site_packages: str, bin_dir: str, home: str,
-              points: dict[str, float]) -> dict:
+              points: dict[str, float], cache: str = "", cache_files: list[str] = ()) -> dict:
     """What the attacker is told (the `K` of its cell)."""
     return {
         "tag": attack.tag, "marker": f"{MARKER} by {attack.tag}", "me": me, "classmates": list(classmates),
@@ -970,7 +994,7 @@ def knowledge(attack: Attack, *, me: str, classmates: list[str], attackers_dir: 
         "solution": str(Path(root) / "solutions" / "cnn_costs.py"),
         "checks": str(Path(root) / "autograder" / "checks" / "cnn_costs.py"),
         "site_packages": site_packages, "bin": bin_dir, "home": home,
-        "points": dict(points),
+        "points": dict(points), "cache": cache, "cache_files": list(cache_files),
     }
 
 

@@ -314,9 +314,21 @@ def run(folder: Path, attacks=None) -> Outcome:
 
     attacks = list(cases.ATTACKS if attacks is None else attacks)
     folder = Path(os.path.realpath(folder))
-    dirs = {name: folder / name for name in ("attackers", "classmates", "home", "run", "io")}
+    dirs = {name: folder / name
+            for name in ("attackers", "classmates", "home", "run", "io", "cache")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
+    # The grader's disk cache (autograder/checks/disk_cache.py), filled first by grading a
+    # correct notebook alone: the run then has nothing to add to it, so any change there is
+    # an attack's, and the attackers are told every file in it.
+    cache_env = dict(os.environ, HOME=str(dirs["home"]), CNNLAB_CACHE=str(dirs["cache"]))
+    warm = dirs["io"] / "warm-up.ipynb"
+    shutil.copyfile(SAMPLES / "correct.ipynb", warm)
+    subprocess.run([sys.executable, "-m", "cnnlab", "grade", "--json", str(warm)],
+                   cwd=str(dirs["io"]), env=cache_env, stdin=subprocess.DEVNULL,
+                   capture_output=True, timeout=RUN_TIMEOUT_S, check=True)
+    warm.unlink()
+    cache_files = sorted(str(p) for p in dirs["cache"].rglob("*") if p.is_file())
     points = load_assignment("cnn_costs").points
     venv = venv_paths()
     classmates = {}
@@ -333,7 +345,8 @@ def run(folder: Path, attacks=None) -> Outcome:
             attack, me=str(path), classmates=list(classmates.values()),
             attackers_dir=str(dirs["attackers"]), classmates_dir=str(dirs["classmates"]),
             root=str(ROOT), site_packages=venv["site_packages"], bin_dir=venv["bin"],
-            home=str(dirs["home"]), points=points)
+            home=str(dirs["home"]), points=points, cache=str(dirs["cache"]),
+            cache_files=cache_files)
         path.write_text(json.dumps(cases.notebook(blank, cases.attack_cell(attack, known)),
                                    indent=1))
         attackers[attack.id] = str(path)
@@ -341,7 +354,7 @@ def run(folder: Path, attacks=None) -> Outcome:
     strict = {"project": ("tree", ROOT), "site-packages": ("top", Path(venv["site_packages"])),
               "bin": ("top", Path(venv["bin"])), "classmates": ("tree", dirs["classmates"]),
               "attackers": ("tree", dirs["attackers"]), "home": ("tree", dirs["home"]),
-              "cli cwd": ("tree", dirs["run"])}
+              "cli cwd": ("tree", dirs["run"]), "disk cache": ("tree", dirs["cache"])}
     if venv["platlib"] != venv["site_packages"]:
         strict["platlib"] = ("top", Path(venv["platlib"]))
     places = Places(strict)
@@ -349,7 +362,7 @@ def run(folder: Path, attacks=None) -> Outcome:
 
     token = uuid.uuid4().hex
     since = _uptime_ticks() - 1
-    env = dict(os.environ, HOME=str(dirs["home"]), **{ENV_MARKER: token})
+    env = dict(cache_env, **{ENV_MARKER: token})
     command = [sys.executable, "-m", "cnnlab", "grade", "--json", "-j", "2",
                "--assignment", "cnn_costs", *attackers.values(), *classmates.values()]
     config = {"command": command, "cwd": str(dirs["run"]), "env": env,
