@@ -143,3 +143,20 @@ def test_a_cold_and_a_warm_cache_grade_alike(tmp_path):
     warm = grade()
     assert len(cold) == 2 and warm == cold
     assert cold[notebooks[0]][0] == 10.0
+
+
+def test_the_reference_accuracy_read_back_is_the_reference_training(cache, monkeypatch):
+    from autograder.checks import softmax_backprop as checks
+    from solutions import softmax_backprop as reference
+
+    monkeypatch.setattr(checks, "_REFERENCE_ACCURACY", {})
+    with disk_cache.active():
+        checks._reference_accuracy("cpu")
+    checks._REFERENCE_ACCURACY.clear()
+    with disk_cache.active():
+        read_back = checks._reference_accuracy("cpu")
+    trained = reference.train_two_layer(
+        checks.copy_params(checks.initial_params("cpu")), *checks.digits("cpu"),
+        checks.LEARNING_RATE, checks.REG, checks.NUM_ITERS, checks.BATCH_SIZE,
+        seed=0)["val_accuracy"]
+    assert len(_files(cache)) == 1 and read_back == float(trained)

@@ -76,7 +76,10 @@ def active(enabled: bool = True):
 def _path(kind: str, key: str) -> Path | None:
     if not _active:
         return None
-    base = folder()
+    try:
+        base = folder()
+    except (OSError, RuntimeError):  # no home folder to be found, an unreadable source
+        return None
     if base is None:
         return None
     return base / kind / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".bin")

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from autograder.checks import fuzzing
+from autograder.checks import disk_cache, fuzzing
 from autograder.records import NOTES_LOG
 from autograder.checks.determinism import pick_device
 from autograder.checks.common import StudentTimeout, timeout_message
@@ -742,12 +742,16 @@ _REFERENCE_ACCURACY: dict[str, float] = {}
 
 def _reference_accuracy(device: str) -> float:
     """The reference's validation accuracy on the digits, from the same start (its own
-    seeded generator: the same on every run), trained once per process."""
+    seeded generator: the same on every run), trained once per machine (disk_cache)."""
     if device not in _REFERENCE_ACCURACY:
-        params, data = initial_params(device), digits(device)
-        _REFERENCE_ACCURACY[device] = reference.train_two_layer(
-            copy_params(params), *data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE,
-            seed=0)["val_accuracy"]
+        def train() -> float:
+            params, data = initial_params(device), digits(device)
+            return float(reference.train_two_layer(
+                copy_params(params), *data, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE,
+                seed=0)["val_accuracy"])
+
+        key = repr((device, LEARNING_RATE, REG, NUM_ITERS, BATCH_SIZE))
+        _REFERENCE_ACCURACY[device] = disk_cache.lookup("accuracy", key, train)
     return _REFERENCE_ACCURACY[device]
 
 
