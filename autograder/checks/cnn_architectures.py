@@ -304,9 +304,10 @@ def _reference_weights(s: dict, dtype, running_var, model: torch.nn.Module | Non
 
 def _reference_run(s: dict, dtype, running_var, run_key: str, inputs: list) -> tuple[str, list]:
     """(the file of the reference's randomized weights, its eval outputs for `inputs`)."""
-    if run_key not in _OUTPUTS and (stored := disk_cache.get("outputs", run_key)) \
-            is not disk_cache.MISSING:
-        _OUTPUTS[run_key] = stored
+    if run_key not in _OUTPUTS:
+        stored = disk_cache.get("outputs", run_key)
+        if stored is not disk_cache.MISSING:
+            _OUTPUTS[run_key] = stored
     if run_key in _OUTPUTS:
         return _reference_weights(s, dtype, running_var), _OUTPUTS[run_key]
     ref_model = reference_model(REFERENCE, s, SEED, dtype, running_var)

@@ -65,8 +65,9 @@ def drawn_examples(strategy, *, max_examples: int, seed_value: int,
                    shrink: bool = True) -> list:
     """The cases `search` (with these arguments) hands to examples that never fail, in
     order: derandomized, so the same on every run, and the cases a check's search meets
-    where every answer is right. Drawn once per machine (disk_cache); each call gets its own deep copy,
-    so that what one check hands a student is never what another compares with."""
+    where every answer is right. Drawn once per process, and kept between runs where the
+    disk cache is active (disk_cache); each call gets its own deep copy, so that what one
+    check hands a student is never what another compares with."""
     key = (repr(strategy), max_examples, seed_value, shrink)
     if key not in _DRAWN:
         def draw() -> list:
