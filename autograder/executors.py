@@ -75,6 +75,33 @@ class Executor:
 
 # ----------------------------------------------------------------------------- local
 
+def _pool_worker_setup() -> None:
+    """A local pool worker's start: the grader's memory cap, and an exit that skips
+    tearing down torch. A spawned worker ends with sys.exit once the pool is shut down,
+    after multiprocessing's own exit work, and Python's teardown of torch then holds up
+    the pool's shutdown, and `cnnlab grade -j N`, by 0.3 to 0.7 s."""
+    import atexit
+
+    from autograder.grade import bound_grader_memory
+
+    bound_grader_memory()
+    atexit.register(_exit_without_teardown)
+
+
+def _exit_without_teardown() -> None:
+    # The first of the atexit functions to run (the last registered): it does the work of
+    # the ones registered before it that matter here (the log's handlers, the standard
+    # streams); multiprocessing has done its own already. A worker's results have all been
+    # sent (its result queue writes synchronously) and its sandboxes killed.
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
+
+
 class LocalPool(Executor):
     """This machine: in this process with jobs == 1 (the caller bounds its memory), else
     `jobs` spawned worker processes, each bounding its own memory."""
@@ -83,7 +110,7 @@ class LocalPool(Executor):
         self.jobs = max(1, int(jobs))
 
     def grade_unordered(self, submissions, assignment, *, timeout, memory_bytes, strict):
-        from autograder.grade import bound_grader_memory, grade_sandboxed
+        from autograder.grade import grade_sandboxed
 
         kwargs = dict(timeout=timeout, memory_bytes=memory_bytes, strict=strict)
         if self.jobs == 1:
@@ -93,7 +120,7 @@ class LocalPool(Executor):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=self.jobs, initializer=bound_grader_memory,
+        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_pool_worker_setup,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(grade_sandboxed, Path(s), assignment, **kwargs): i
                        for i, s in enumerate(submissions)}

@@ -5,9 +5,11 @@ matplotlib) inside their functions, so `cnnlab costs` does not pay for otter."""
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
+import threading
 
 
 def _drop_script_folder() -> None:
@@ -64,5 +66,34 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+def run() -> None:
+    """The `cnnlab` command (and `python -m cnnlab`): main(), then its exit status.
+
+    Once torch is imported, Python's own exit spends 0.3 to 0.7 s tearing down torch's
+    modules and freeing what they hold, after the last line is printed (measured: a
+    `cnnlab grade` of one submission, 0.7 s from main's return to the process's end).
+    Here the exit does what Python's does first (joins the threads, runs the atexit
+    functions, flushes the output) and leaves the rest to the kernel. Every command closes
+    the files it writes before it returns, so nothing is lost."""
+    code = main()
+    if "torch" in sys.modules:
+        quick_exit(code)
+    sys.exit(code)
+
+
+def quick_exit(code: int) -> None:
+    """End the process with `code` after Python's exit work, but without its teardown."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone, or a stream already closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -78,6 +78,47 @@ def test_autograd_in_the_training_loop_is_caught():
     assert messages and all("uses autograd" in m for m in messages)
 
 
+def _dscores_by_autograd(route):
+    """A softmax_loss whose loss is the reference's and whose dscores come from autograd,
+    asked for by `route`, the way a student might."""
+    def softmax_loss(scores, y):
+        loss, _ = reference.softmax_loss(scores, y)
+
+        def loss_of(s):
+            return torch.nn.functional.cross_entropy(s, y)
+        if route == "func.grad":
+            dscores = torch.func.grad(loss_of)(scores)
+        elif route == "functional.jacobian":
+            dscores = torch.autograd.functional.jacobian(loss_of, scores)
+        elif route == "factory requires_grad":
+            leaf = torch.zeros_like(scores, requires_grad=True)
+            dscores = torch.autograd.grad(loss_of(scores + leaf), leaf)[0]
+        else:  # requires_grad set as an attribute, then .backward()
+            leaf = scores.detach().clone()
+            leaf.requires_grad = True
+            loss_of(leaf).backward()
+            dscores = leaf.grad
+        return loss, dscores.detach()
+    return softmax_loss
+
+
+@pytest.mark.parametrize("route", ["func.grad", "functional.jacobian", "factory requires_grad",
+                                   "attribute requires_grad"])
+def test_every_route_into_autograd_is_named(route):
+    message = failure(checks.check_softmax_loss_values,
+                      {"softmax_loss": _dscores_by_autograd(route)})
+    assert message is not None and "uses autograd" in message, message
+
+
+def test_an_operation_recorded_for_backward_is_autograd_even_without_a_backward_pass():
+    def softmax_loss(scores, y):
+        loss, dscores = reference.softmax_loss(scores, y)
+        weight = torch.ones((), dtype=scores.dtype, requires_grad=True)
+        return loss, (dscores * weight).detach()  # a graph was recorded, never used
+    message = failure(checks.check_softmax_loss_values, {"softmax_loss": softmax_loss})
+    assert message is not None and "recorded for a backward pass" in message, message
+
+
 def test_swallowed_autograd_errors_still_count():
     def softmax_loss(scores, y):
         try:
