@@ -294,6 +294,63 @@ def test_compact_weights_are_ordinary_for_the_student():
     assert getattr(full, "_metadata", None) == getattr(state, "_metadata", None)
 
 
+def test_compact_conv_weights_are_ordinary_for_the_student():
+    from torch import nn
+
+    conv = nn.Conv2d(512, 256, 3, bias=False)
+    reference_weights.randomize_(conv, 4)
+    w = conv.weight
+    assert not w.is_contiguous() and w.untyped_storage().nbytes() < w.numel() * 4 // 16
+    bound = (6.0 / w[0].numel()) ** 0.5
+    assert float(w.abs().max()) <= bound and float(w.std()) > bound / 2
+    filters = w.contiguous()
+    assert len({tuple(f.flatten()[:50].tolist()) for f in filters}) == w.shape[0]
+    # no filter is another moved by whole kernel rows or whole input channels
+    step = w.stride()[0]
+    assert step % 3 and step % 7 and step % 9
+    full = reference_weights.materialize(conv.state_dict())
+    assert full["weight"].is_contiguous() and torch.equal(full["weight"], w)
+
+
+def test_materialize_reuses_a_copy_only_when_nothing_holds_it():
+    from torch import nn
+
+    def compact_state(seed):
+        model = nn.Linear(64 * 1024 + 7, 70)
+        reference_weights.randomize_(model, seed)
+        return model.state_dict()
+
+    first, second = compact_state(1), compact_state(2)
+    held = reference_weights.materialize(first)  # held: a model still uses these
+    again = reference_weights.materialize(second)
+    assert again["weight"].data_ptr() != held["weight"].data_ptr()
+    assert torch.equal(held["weight"], first["weight"]) and torch.equal(again["weight"],
+                                                                         second["weight"])
+    ptr = again["weight"].data_ptr()
+    del again, held
+    reused = reference_weights.materialize(first)
+    assert reused["weight"].data_ptr() == ptr and torch.equal(reused["weight"], first["weight"])
+    # a model's parameter made of the copy holds it too
+    param = nn.Parameter(reused.pop("weight"))
+    assert reference_weights.materialize(second)["weight"].data_ptr() != ptr
+    del param
+    # the grader's own copies are neither spares nor kept; a model without compact weights
+    # drops the spares
+    spare = next(iter(reference_weights._SPARE.values())).data_ptr()
+    assert reference_weights.materialize(first, reuse=False)["weight"].data_ptr() != spare
+    assert next(iter(reference_weights._SPARE.values())).data_ptr() == spare
+    reference_weights.materialize({"weight": torch.zeros(3)})
+    assert not reference_weights._SPARE
+
+
+def test_a_sandbox_keeps_one_set_of_spare_copies_across_probe_installs():
+    ns: dict = {}
+    exec(probes.installer_source("probe_forward"), ns)
+    spares = ns["__cnnlab_probes__"]["_SPARE"]
+    exec(probes.installer_source("probe_train"), ns)
+    assert ns["__cnnlab_probes__"]["_SPARE"] is spares is ns["__cnnlab_spare_copies__"]
+
+
 def test_sgd_step_is_torch_optim_sgd():
     from torch import nn
 

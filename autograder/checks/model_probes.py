@@ -11,7 +11,7 @@ from torch import nn
 from autograder.checks.common import attempt
 from autograder.checks.determinism import deterministic, seeded
 from autograder.checks.model_specs import build, build_on_meta, describe
-from autograder.checks.reference_weights import materialize
+from autograder.checks.reference_weights import drop_spares, materialize
 
 FORWARD_TIMEOUT = 30.0  # seconds for one forward pass
 
@@ -48,6 +48,12 @@ def structure(model: nn.Module) -> dict:
 
 def probe_structure(env, spec: dict) -> dict:
     return structure(build_on_meta(env, spec))
+
+
+def probe_drop_spares(env) -> None:
+    """Free the copies materialize keeps for the next model (reference_weights): the grader
+    is about to build a reference model as big, and the two would add up."""
+    drop_spares()
 
 
 def load_shared(model: nn.Module, state: dict) -> None:
@@ -170,8 +176,8 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
     """A few plain SGD steps of the student's model (train mode) on one batch: with its own
     initialisation, or with `state` loaded (with_weights) where that initialisation would
     cost more than the steps (its own still, where `state` does not fit the model).
-    Parameters named in `frozen` get no update and no gradient: VGG's 103M-weight first
-    classifier layer, whose gradient alone would double the memory."""
+    Parameters named in `frozen` get no update and no gradient: the weights of VGG's first
+    two classifier layers (103M and 17M), whose gradients alone would double the memory."""
     what = f"`{describe(spec)}`"
     with seeded(seed), deterministic():
         model = build(env, spec) if state is None else with_weights(env, spec, state, True)

@@ -82,7 +82,8 @@ def installer_source(name: str | None = None) -> str:
     if name not in _INSTALLERS:
         source = probe_source(name)
         _INSTALLERS[name] = (
-            "__cnnlab_probes__ = {'__name__': 'cnnlab_probes'}\n"
+            "__cnnlab_probes__ = {'__name__': 'cnnlab_probes', 'SPARE_COPIES': "
+            "globals().setdefault('__cnnlab_spare_copies__', {})}\n"
             f"exec(compile({source!r}, '<cnnlab probes>', 'exec'), __cnnlab_probes__)\n"
             "def __cnnlab_probe__(name, *args, _probes=__cnnlab_probes__, _env=globals()):\n"
             "    return _probes[name](_env, *args)\n")

@@ -11,9 +11,11 @@ from torch import nn
 
 from autograder.checks.model_specs import build, skip_meta_init
 
-# Weights of at least this many elements (the big Linear layers of AlexNet's and VGG's
-# classifiers: 17M to 103M) are drawn compactly, see _compact_uniform.
-COMPACT_MIN = 1 << 22
+# Weights of at least this many elements are drawn compactly, see _compact_uniform: the big
+# Linear layers of AlexNet's and VGG's classifiers (17M to 103M), and the convs of the
+# deeper stages (ResNet-50's 512x512x3x3 and 2048x512 among them: drawing and writing its
+# 25M float64 weights in full was 1 s of the grader's time for one submission).
+COMPACT_MIN = 1 << 18
 
 
 def _compact_step(columns: int) -> int:
@@ -26,32 +28,89 @@ def _compact_step(columns: int) -> int:
 
 
 def _compact_uniform(shape, dtype, low: float, high: float, g: torch.Generator):
-    """A (rows, columns) tensor whose row i is the window [i * step, i * step + columns) of
-    one uniform random sequence: every row (every unit's weight vector) is as random as a
-    fully drawn one, rows differ, and neither the matrix nor a square one's transpose
-    repeats itself, yet it takes about 1/64 of the draws, the memory and the bytes to
-    stage. It is a strided view of that sequence (torch.save keeps the sequence only);
-    a probe copies it into an ordinary tensor (materialize) before a student's model sees
+    """A tensor of `shape` (rows, ...) whose row i, flattened, is the window
+    [i * step, i * step + columns) of one uniform random sequence: every row (every unit's
+    or output channel's weights) is as random as a fully drawn one, rows differ, and
+    neither the matrix nor a square one's transpose repeats itself, yet it takes about 1/64
+    of the draws, the memory and the bytes to stage. (A conv's rows are shifted by a step
+    that is no multiple of 3 or 7: no filter is another's filter moved by whole kernel
+    rows.) It is a strided view of that sequence (torch.save keeps the sequence only); a
+    probe copies it into an ordinary tensor (materialize) before a student's model sees
     it."""
-    rows, columns = shape
+    rows, inner = shape[0], tuple(shape[1:])
+    columns = math.prod(inner)
     step = _compact_step(columns)
     base = torch.empty(step * (rows - 1) + columns, dtype=dtype)
     base.uniform_(low, high, generator=g)
-    return base.as_strided((rows, columns), (step, 1))
+    strides = [1]
+    for size in reversed(inner[1:]):
+        strides.insert(0, strides[0] * size)
+    return base.as_strided(tuple(shape), (step, *strides))
 
 
-def materialize(state):
+# The copies materialize made last, by shape, dtype and device, reused by the next
+# materialize where nothing else holds them any more: VGG's 400 MB classifier weight is
+# materialized three times in one grading, and filling fresh memory costs its page faults
+# (0.17 s for that weight, 6x the copy into a reused one). In a sandbox the probes are
+# installed afresh for each call, and the installer hands each installation the same dict
+# (SPARE_COPIES, from the sandbox's namespace): a student's code that changes it changes only
+# the weights of its own models.
+_SPARE: dict = globals().get("SPARE_COPIES", {})
+if type(_SPARE) is not dict:  # the sandbox's name, which a student's code could rebind
+    _SPARE = {}
+
+
+def _unused(t: torch.Tensor) -> bool:
+    """Whether the storage of `t` is held by `t` alone (no model, view or other tensor)."""
+    use_count = getattr(torch._C, "_storage_Use_Count", None)
+    if use_count is None:
+        return False
+    storage = t.untyped_storage()
+    return use_count(storage._cdata) <= 2  # the spare alias `t` and `storage` here
+
+
+def _contiguous_copies(tensors: dict) -> dict:
+    """A contiguous copy of each tensor of `tensors`, into a spare of its shape where one is
+    unused; the spares are these copies afterwards (one set: no memory held for shapes
+    the last model did not have)."""
+    copies = {}
+    for k, t in tensors.items():
+        key = (tuple(t.shape), t.dtype, t.device)
+        spare = _SPARE.pop(key, None)
+        if type(spare) is torch.Tensor and tuple(spare.shape) == key[0] \
+                and spare.is_contiguous() and _unused(spare):
+            copies[k] = spare.copy_(t)
+        else:
+            copies[k] = t.contiguous()
+    _SPARE.clear()
+    for t in copies.values():
+        # kept as an alias of its own: whoever holds the copy handed out (the tensor itself
+        # or a Parameter made of it) then counts as a second holder of the storage
+        _SPARE[(tuple(t.shape), t.dtype, t.device)] = t.detach()
+    return copies
+
+
+def drop_spares() -> None:
+    """Let go of the copies kept for reuse (before this process needs the memory)."""
+    _SPARE.clear()
+
+
+def materialize(state, reuse: bool = True):
     """`state` with every tensor that is not laid out as an ordinary contiguous tensor (a
-    compact reference weight) replaced by a contiguous copy; the mapping itself (and its
+    compact reference weight) replaced by a contiguous copy (with `reuse`, into the spares
+    of the last call, which then holds these copies); the mapping itself (and its
     state_dict metadata) is copied, never changed."""
     import copy
 
-    if not any(isinstance(t, torch.Tensor) and not t.is_contiguous() for t in state.values()):
+    compact = {k: t for k, t in state.items()
+               if isinstance(t, torch.Tensor) and not t.is_contiguous()}
+    if not compact:
+        if reuse:
+            _SPARE.clear()  # a model without big weights: the spares wait for none
         return state
     state = copy.copy(state)
-    for k, t in state.items():
-        if isinstance(t, torch.Tensor) and not t.is_contiguous():
-            state[k] = t.contiguous()
+    state.update(_contiguous_copies(compact) if reuse else
+                 {k: t.contiguous() for k, t in compact.items()})
     return state
 
 
@@ -61,7 +120,7 @@ def randomize_(model: nn.Module, seed: int,
     statistics, scale and shift included, so that a mistake that changes no parameter (a
     misplaced ReLU, a missing add, a wrong pool) changes the outputs. Small `running_var`
     values make BatchNorm's eps matter (shallow networks only: each BatchNorm then scales
-    its input up). A 2-D weight of COMPACT_MIN elements or more is replaced by a compact one
+    its input up). A weight of COMPACT_MIN elements or more is replaced by a compact one
     (_compact_uniform) from the same distribution."""
     g = torch.Generator().manual_seed(seed)
 
@@ -83,7 +142,7 @@ def randomize_(model: nn.Module, seed: int,
                     uniform_(t, -0.3, 0.3)
                 elif t.dim() >= 2:  # He-scaled: activations keep their size through depth
                     bound = math.sqrt(6.0 / t[0].numel())
-                    if t.dim() == 2 and t.numel() >= COMPACT_MIN \
+                    if t.numel() >= COMPACT_MIN \
                             and module._parameters.get(name) is t:
                         module._parameters[name] = nn.Parameter(
                             _compact_uniform(t.shape, t.dtype, -bound, bound, g),
