@@ -129,6 +129,28 @@ def _hidden_ancestor(path: str, uid: int) -> str | None:
     return None
 
 
+STAGE_FOLDERS = ("/dev/shm", "/run", "/mnt", "/tmp")
+
+
+def _stage_folder(tops: list[str], exposed: list[str]) -> str:
+    """Where to mount the tmpfs of our own namespace that drop_to_uid stages mounts in (it
+    stays there, covering that folder): outside every covered folder, and holding nothing
+    the sandbox must still reach. The first of STAGE_FOLDERS that qualifies: /dev/shm,
+    unless the grading folders are below it (TMPDIR=/dev/shm), which it would hide."""
+    reach = [os.path.realpath(p) for p in exposed]
+    for folder in STAGE_FOLDERS:
+        stage = os.path.realpath(folder)
+        if stage == "/" or not os.path.isdir(stage):
+            continue
+        if any(stage == t or stage.startswith(t + os.sep) for t in tops):
+            continue
+        if any(p == stage or p.startswith(stage + os.sep) for p in reach):
+            continue
+        return stage
+    raise LayerUnavailable("no folder to stage mounts in: " + ", ".join(STAGE_FOLDERS)
+                           + " are missing or hold the sandbox's own files")
+
+
 def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     """As root: a mount namespace of our own in which the private folders are covered by
     bare tmpfs folders and /proc shows only our own entries, then the sandbox's uid. What
@@ -157,10 +179,7 @@ def drop_to_uid(policy: Policy, readable: list[str]) -> None:
     # A private folder that holds the workdir stays visible (Landlock keeps its files).
     tops |= {t for t in private if not (workdir + os.sep).startswith(t + os.sep)}
     tops = sorted(t for t in tops if not any(t.startswith(o + os.sep) for o in tops))
-    # Stage in a tmpfs of our own namespace, outside every covered folder.
-    stage = "/dev/shm"
-    if not os.path.isdir(stage) or any(stage.startswith(t + os.sep) for t in tops):
-        raise LayerUnavailable("no /dev/shm to stage mounts in")
+    stage = _stage_folder(tops, exposed)
     _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64k")
     staged = []
     for path in exposed:

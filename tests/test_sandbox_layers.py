@@ -223,6 +223,37 @@ def test_a_workdir_below_a_private_folder_stays_usable_under_its_own_uid(tmp_pat
     assert (hidden / "work" / "a.txt").read_text() == "y"
 
 
+@pytest.mark.skipif(not ROOT_USER or not os.path.isdir("/dev/shm"),
+                    reason="the uid layer is used only when grading as root")
+def test_grading_folders_below_dev_shm_keep_every_layer_and_full_marks(monkeypatch):
+    """TMPDIR=/dev/shm (some clusters set it): the uid layer used to mount its staging tmpfs
+    over /dev/shm, hiding the sandbox's own folders, and a correct notebook lost half its
+    points to FileNotFoundErrors."""
+    import tempfile
+    from pathlib import Path
+
+    from autograder.sandbox import temp_folders
+
+    monkeypatch.setattr(tempfile, "tempdir", "/dev/shm")
+    tmp, work, inbox = temp_folders()
+    try:
+        Path(inbox, "given.txt").write_text("from the grader")
+        with Sandbox(work, [], inbox=inbox) as sandbox:
+            assert "uid" in sandbox.layers, sandbox.missing
+            sandbox.exec_cell("import os\n"
+                              "def f(inbox):\n"
+                              "    open(os.path.join(os.environ['HOME'], 'a.txt'), 'w').write('y')\n"
+                              "    return open(os.path.join(inbox, 'given.txt')).read()", 30)
+            assert RemoteEnv(sandbox)["f"](inbox) == "from the grader"
+        assert Path(work, "a.txt").read_text() == "y"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assignment = load_assignment("cnn_costs")
+    from autograder.sandbox import ROOT
+    record = grade_notebook(ROOT / "samples" / "cnn_costs" / "correct.ipynb", assignment)
+    assert record["total"] == record["possible"] and "uid" in record["sandbox"], record
+
+
 def test_torch_is_imported_before_the_lock_down_only_where_a_cell_imports_it():
     from autograder.runner import _uses_torch
 
