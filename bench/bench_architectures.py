@@ -5,9 +5,9 @@
                                                    [--skip-checks] [--out FILE]
 
 - checks: each hidden check's seconds in one process (the sandbox engine), for the first
-  submission a process grades (the reference's side computed), the second (cached; the
-  weight files are written in full then) and the third (as a `cnnlab grade -j N` worker
-  grades the rest);
+  submission a process grades (the reference's side computed), the second (cached) and
+  the third (as a `cnnlab grade -j N` worker's next few; the weight files are written in
+  full at its fifth, checks.FULL_WEIGHTS_FROM_USE);
   `probe` is the part spent waiting for the sandbox, the rest is the grader's own;
 - fresh: `cnnlab grade --json samples/cnn_architectures/correct.ipynb` in a fresh process,
   median of N runs interleaved with the floor, with its peak memory: the largest single
