@@ -275,10 +275,17 @@ def build_assignment(assignment: str, out: Path, *, progress: Callable[[str], No
         _say(progress, assignment, "grading both again as Gradescope will: the zip's "
              "run_autograder entry point in a Gradescope-like folder")
         proofs = {}
-        for label, notebook in (("reference", dest / "autograder" / f"{assignment}.ipynb"),
-                                ("blank", dest / "student" / f"{assignment}.ipynb")):
+        notebooks = {"reference": dest / "autograder" / f"{assignment}.ipynb",
+                     "blank": dest / "student" / f"{assignment}.ipynb"}
+        # Both at once: each is a process of its own (threads here only wait for them).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            runs = {label: pool.submit(gradescope.simulate, zips[0], notebook)
+                    for label, notebook in notebooks.items()}
+        for label, run in runs.items():
             try:
-                proofs[label] = gradescope.simulate(zips[0], notebook)
+                proofs[label] = run.result()
             except Exception as err:  # noqa: BLE001 - any failure of the entry point
                 raise BuildError(f"the zip's Gradescope entry point failed on the {label} "
                                  f"notebook: {err}") from None
@@ -345,7 +352,8 @@ def ensure_built(assignment: str, out: Path, *, progress=None) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / assignment / "inputs.sha256"
-    with open(out / ".lock", "w") as lock:
+    # One lock per assignment: builds of different assignments go on at once.
+    with open(out / f".{assignment}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         want = input_fingerprint(assignment)
         if not (stamp.exists() and stamp.read_text().strip() == want
@@ -357,25 +365,73 @@ def ensure_built(assignment: str, out: Path, *, progress=None) -> Path:
     return out / assignment
 
 
+def _build_one(assignment: str, out: Path, prove: bool, reuse: bool, progress) -> dict:
+    if not reuse:
+        return build_assignment(assignment, out, progress=progress, prove=prove)
+    dest = ensure_built(assignment, out, progress=progress)
+    summary = _reused_summary(dest)
+    if summary is None:  # a build from before summaries were kept: make it again
+        summary = build_assignment(assignment, out, progress=progress)
+    return summary
+
+
+_MESSAGES = None  # in a build worker (build(jobs=N)): where its progress messages go
+
+
+def _worker_setup(messages) -> None:
+    global _MESSAGES
+    _MESSAGES = messages
+
+
+def _build_in_worker(assignment: str, out: str, prove: bool, reuse: bool,
+                     say: bool) -> dict:
+    return _build_one(assignment, Path(out), prove, reuse, _MESSAGES.put if say else None)
+
+
+def _build_at_once(assignments: list[str], out: Path, prove: bool, reuse: bool, progress,
+                   jobs: int) -> list[dict]:
+    """_build_one of each assignment, `jobs` at a time, each in a process of its own (a
+    build changes process-wide state: Otter Assign redirects stdout, the public hints run
+    notebook code under torch's global settings), started fresh (this process may have
+    torch's threads running already). Progress messages are passed on here as they come;
+    the summaries are in the order of `assignments`, and a failure is raised once every
+    build has ended."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    messages = context.SimpleQueue()
+
+    def pass_on():
+        while not messages.empty():
+            message = messages.get()
+            if progress is not None:
+                progress(message)
+
+    with ProcessPoolExecutor(min(jobs, len(assignments)), mp_context=context,
+                             initializer=_worker_setup, initargs=(messages,)) as pool:
+        futures = [pool.submit(_build_in_worker, a, str(out), prove, reuse,
+                               progress is not None) for a in assignments]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            pass_on()
+        pass_on()
+    return [f.result() for f in futures]  # raises the first failure, in assignment order
+
+
 def build(assignments: list[str] | None, out: Path, *, progress=None, prove: bool = True,
-          reuse: bool = False) -> list[dict]:
-    """Build (and prove) each assignment into `out`. With `reuse`, a build already there
-    from the same inputs (input_fingerprint: the master notebook, what it ships, the Otter,
-    torch and Python versions) is kept, with its proofs, instead of being made again."""
+          reuse: bool = False, jobs: int = 1) -> list[dict]:
+    """Build (and prove) each assignment into `out`, `jobs` assignments at a time. With
+    `reuse`, a build already there from the same inputs (input_fingerprint: the master
+    notebook, what it ships, the Otter, torch and Python versions) is kept, with its
+    proofs, instead of being made again."""
     assignments = assignments or discover()
     if not assignments:
         raise BuildError(f"no master notebooks under {ASSIGNMENTS}")
-    if not reuse:
-        return [build_assignment(a, Path(out), progress=progress, prove=prove)
-                for a in assignments]
-    summaries = []
-    for a in assignments:
-        dest = ensure_built(a, Path(out), progress=progress)
-        summary = _reused_summary(dest)
-        if summary is None:  # a build from before summaries were kept: make it again
-            summary = build_assignment(a, Path(out), progress=progress)
-        summaries.append(summary)
-    return summaries
+    if jobs > 1 and len(assignments) > 1:
+        return _build_at_once(assignments, Path(out), prove, reuse, progress, jobs)
+    return [_build_one(a, Path(out), prove, reuse, progress) for a in assignments]
 
 
 if __name__ == "__main__":

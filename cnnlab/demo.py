@@ -191,7 +191,8 @@ def run(out: Path, *, jobs: int = 2, say=lambda m: print(m, file=sys.stderr)) ->
 
     say("== 1/3 building every assignment (Otter Assign, Gradescope zips, proofs)")
     # A build from the same inputs (a second `make demo`) is reused with its proofs.
-    summaries = build.build(None, out / "build", progress=lambda m: say("   " + m), reuse=True)
+    summaries = build.build(None, out / "build", progress=lambda m: say("   " + m), reuse=True,
+                            jobs=jobs)
     for s in summaries:
         say(f"   {s['assignment']}: the reference scores {s.get('reference', '?')}, the "
             f"blank notebook {s.get('blank', '?')}, {s.get('leaks', 0)} leaks into the "

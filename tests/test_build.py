@@ -286,6 +286,24 @@ def test_a_build_from_the_same_inputs_is_reused_with_its_proofs(tmp_path_factory
     assert summary["leaks"] == 0 and Path(summary["zip"]).exists()
 
 
+def test_builds_at_once_pass_their_progress_on_and_keep_the_order(tmp_path_factory):
+    """build(jobs=2), as `make demo` builds: each assignment in a process of its own, their
+    progress messages passed on, the summaries in the order asked, a failure raised."""
+    from buildcache import seeded
+
+    out = seeded(tmp_path_factory, tmp_path_factory.mktemp("at_once") / "build",
+                 ["cnn_costs", "softmax_backprop"])
+    said: list[str] = []
+    summaries = build.build(["softmax_backprop", "cnn_costs"], out, reuse=True,
+                            progress=said.append, jobs=2)
+    assert [s["assignment"] for s in summaries] == ["softmax_backprop", "cnn_costs"]
+    assert sorted(said) == [f"[{a}] reused: a proved build from the same inputs is there"
+                            for a in ("cnn_costs", "softmax_backprop")]
+    assert summaries[1]["reference"] == "14/14" and summaries[1]["blank"] == "0/14"
+    with pytest.raises(build.BuildError, match="no master notebook .*no_such_one"):
+        build.build(["no_such_one", "no_such_two"], out, jobs=2)
+
+
 def test_cli_build_keeps_a_proved_build_and_force_makes_it_again(tmp_path_factory, monkeypatch,
                                                                   capsys):
     """`cnnlab build` on a folder holding a build from the same inputs keeps it (its summary
