@@ -6,6 +6,7 @@ and joins the sections under one header that says which machine produced them.
 
     .venv/bin/python bench/run_all.py            # all
     .venv/bin/python bench/run_all.py costs quiz # some
+    .venv/bin/python bench/run_all.py --join     # none: only rejoin the sections
 """
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ROOT / "docs" / "bench"
-ORDER = ["costs", "grade", "assignments", "speed", "architectures", "gpu", "quiz", "guards", "demo"]
+# speed_history.md is written by hand: what each bench_speed run changed and measured, newest
+# first (bench_speed.py rewrites speed.md, the latest run's own table, each time).
+ORDER = ["costs", "grade", "assignments", "speed", "speed_history", "architectures", "gpu", "quiz",
+         "guards", "demo"]
 
 
 def machine() -> str:
@@ -41,9 +45,10 @@ def machine() -> str:
 def main(argv: list[str]) -> int:
     scripts = sorted((ROOT / "bench").glob("bench_*.py"),
                      key=lambda p: (ORDER.index(p.stem[6:]) if p.stem[6:] in ORDER else 99, p))
-    wanted = set(argv)
+    join_only = "--join" in argv
+    wanted = set(argv) - {"--join"}
     failed = []
-    for script in scripts:
+    for script in [] if join_only else scripts:
         topic = script.stem[len("bench_"):]
         if wanted and topic not in wanted:
             continue
@@ -60,7 +65,9 @@ def main(argv: list[str]) -> int:
             "Every figure below comes from `make bench` (`python bench/run_all.py`), which runs "
             "each `bench/bench_*.py` and rewrites this file from the sections they write to "
             "`docs/bench/`. Each section names the machine and date it was measured on.", "",
-            (f"Last full run: {time.strftime('%Y-%m-%d')} on {machine()}." if not wanted else
+            (f"Sections rejoined {time.strftime('%Y-%m-%d')}; each section says when it was "
+             "measured." if join_only else
+             f"Last full run: {time.strftime('%Y-%m-%d')} on {machine()}." if not wanted else
              f"Sections rejoined {time.strftime('%Y-%m-%d')} after a run of "
              f"{', '.join(sorted(wanted))} only; each section says when it was measured."), ""]
     for section in sections:
