@@ -69,24 +69,28 @@ def _unused(t: torch.Tensor) -> bool:
     return use_count(storage._cdata) <= 2  # the spare alias `t` and `storage` here
 
 
+def _spare_key(t: torch.Tensor) -> tuple:
+    return tuple(t.shape), t.dtype, t.device
+
+
 def _contiguous_copies(tensors: dict) -> dict:
     """A contiguous copy of each tensor of `tensors`, into a spare of its shape where one is
     unused; the spares are these copies afterwards (one set: no memory held for shapes
     the last model did not have)."""
     copies = {}
     for k, t in tensors.items():
-        key = (tuple(t.shape), t.dtype, t.device)
-        spare = _SPARE.pop(key, None)
-        if type(spare) is torch.Tensor and tuple(spare.shape) == key[0] \
+        spare = _SPARE.pop(_spare_key(t), None)
+        # (checked again: in a sandbox the student's code can reach the dict)
+        if type(spare) is torch.Tensor and _spare_key(spare) == _spare_key(t) \
                 and spare.is_contiguous() and _unused(spare):
             copies[k] = spare.copy_(t)
         else:
             copies[k] = t.contiguous()
-    _SPARE.clear()
+    drop_spares()
     for t in copies.values():
         # kept as an alias of its own: whoever holds the copy handed out (the tensor itself
         # or a Parameter made of it) then counts as a second holder of the storage
-        _SPARE[(tuple(t.shape), t.dtype, t.device)] = t.detach()
+        _SPARE[_spare_key(t)] = t.detach()
     return copies
 
 
@@ -106,7 +110,7 @@ def materialize(state, reuse: bool = True):
                if isinstance(t, torch.Tensor) and not t.is_contiguous()}
     if not compact:
         if reuse:
-            _SPARE.clear()  # a model without big weights: the spares wait for none
+            drop_spares()  # a model without big weights: the spares wait for none
         return state
     state = copy.copy(state)
     state.update(_contiguous_copies(compact) if reuse else
