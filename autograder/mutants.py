@@ -293,12 +293,15 @@ def _only(assignment: Assignment, questions: list[str] | None) -> Assignment:
                       {q: assignment.checks[q] for q in questions})
 
 
-def grade_mutant(entry: dict, assignment: Assignment | None = None) -> dict:
+def grade_mutant(entry: dict, assignment: Assignment | None = None,
+                 only: list[str] | None = None) -> dict:
     """{"assignment", "id", "mistake", "caught", "lost": {question: points}}, graded on the
-    questions that can see the mutant (questions_of)."""
+    questions that can see the mutant (questions_of), or on the questions `only` names (the
+    test suite's: a catalogued mistake's own question, which must catch it)."""
     assignment = assignment or load_assignment(entry["assignment"])
     env = mutant_env(entry)
-    questions = run_checks(lambda: env, _only(assignment, questions_of(entry)))
+    questions = run_checks(lambda: env, _only(assignment, questions_of(entry)
+                                              if only is None else only))
     lost = {q: round(r["possible"] - r["score"], 4) for q, r in questions.items()
             if r["score"] < r["possible"]}
     feedback = {q: questions[q]["feedback"] for q in lost}

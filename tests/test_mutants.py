@@ -44,11 +44,18 @@ def test_replacement_mutant_replaces_a_function_of_the_reference(mutant):
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: f"{e['assignment']}:{e['id']}")
 def test_every_mutant_is_caught(entry):
-    result = mutants.grade_mutant(entry, load_assignment(entry["assignment"]))
+    # A catalogued mistake is graded on its own question only, which must catch it: the
+    # questions it also reaches (the smoke tests train models built of nearly everything)
+    # were four fifths of this test's time, and cnnlab mutants still grades them all. That
+    # report grades the questions questions_of finds, so its own question must be among them.
+    catalogued = mistakes.BY_ID.get(entry["id"])
+    own = None if catalogued is None else [catalogued.question]
+    if own is not None:
+        assert catalogued.question in mutants.questions_of(entry)
+    result = mutants.grade_mutant(entry, load_assignment(entry["assignment"]), only=own)
     assert result["caught"], f"the hidden checks miss: {entry['mistake']}"
     assert all(points > 0 for points in result["lost"].values())
-    catalogued = mistakes.BY_ID.get(entry["id"])
-    if catalogued is not None:  # its own question's checks catch it
+    if own is not None:
         assert catalogued.question in result["lost"], result["lost"]
 
 
