@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import gc
 import io
 import json
 import os
@@ -424,6 +425,9 @@ def warm_parent_main(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     setup = json.loads(control.recv(65536))
     _preload(setup)
+    # What the imports made moves to the collector's permanent generation: a sandbox's
+    # collections then never walk it (and so never write its pages, which the fork shares).
+    gc.freeze()
     lockdown.die_with_parent(setup["grader_pid"])
     control.sendall(json.dumps(["ready", os.getpid()]).encode())
     # A pidfd per live sandbox wakes the loop the moment one ends, so the grader waiting on
