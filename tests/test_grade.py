@@ -29,11 +29,10 @@ def out(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def quick_limits():
     # Same code paths, smaller limits: a looping stub fails a public test after 1 s of CPU
-    # instead of 5, and a looping top-level cell is interrupted after 8 s instead of 60
-    # (cnn_costs' slowest cell, the one that imports otter, takes about 1 s).
+    # instead of 5, and a looping top-level cell is interrupted after 15 s instead of 60.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CNNLAB_PUBLIC_TEST_CPU", "1")
-        mp.setenv("CNNLAB_CELL_TIMEOUT", "8")
+        mp.setenv("CNNLAB_CELL_TIMEOUT", "15")
         yield
 
 
