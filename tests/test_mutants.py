@@ -51,7 +51,8 @@ def test_every_mutant_is_caught(entry):
     catalogued = mistakes.BY_ID.get(entry["id"])
     own = None if catalogued is None else [catalogued.question]
     if own is not None:
-        assert catalogued.question in mutants.questions_of(entry)
+        reached = mutants.questions_of(entry)  # None: every question
+        assert reached is None or catalogued.question in reached
     result = mutants.grade_mutant(entry, load_assignment(entry["assignment"]), only=own)
     assert result["caught"], f"the hidden checks miss: {entry['mistake']}"
     assert all(points > 0 for points in result["lost"].values())
