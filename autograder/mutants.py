@@ -209,9 +209,16 @@ def _module_namespace(source: str, name: str) -> dict:
     return module.__dict__
 
 
+@functools.lru_cache(maxsize=None)
+def _edited(source: str, edits: tuple) -> str:
+    return apply_edits(source, edits)
+
+
 def mutated_source(mutant: SourceMutant) -> str:
+    """The reference's source with the mutant's edits made (kept per reference text: a hint
+    table and the mutants report ask for each mutant's source more than once)."""
     try:
-        return apply_edits(reference_source(mutant.assignment), mutant.edits)
+        return _edited(reference_source(mutant.assignment), tuple(mutant.edits))
     except EditError as err:
         raise EditError(f"mutant {mutant.id}: {err}") from None
 
@@ -236,19 +243,46 @@ def _definitions(tree: ast.Module) -> tuple[dict[str, str], list[str]]:
     return named, other
 
 
+def _segment(lines: list[str], node: ast.AST) -> str:
+    """The source text of a top-level statement."""
+    if node.lineno == node.end_lineno:
+        return lines[node.lineno - 1][node.col_offset:node.end_col_offset]
+    return "".join([lines[node.lineno - 1][node.col_offset:],
+                    *lines[node.lineno:node.end_lineno - 1],
+                    lines[node.end_lineno - 1][:node.end_col_offset]])
+
+
+def _names_used(node: ast.AST) -> frozenset[str]:
+    return frozenset(x.id for x in ast.walk(node) if isinstance(x, ast.Name))
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_definitions(source: str) -> tuple[dict, list[str], dict]:
+    """_definitions of a reference source, each named statement as (its text, its dump),
+    and the names each one uses: kept, as every mutant is compared with the same reference
+    (parsing and dumping it for each was most of a cnn_architectures hint table's 4 s of
+    mutant bookkeeping)."""
+    named, other = _definitions(ast.parse(source))
+    lines = source.splitlines(keepends=True)
+    return ({n: (_segment(lines, node), ast.dump(node)) for n, node in named.items()}, other,
+            {n: _names_used(node) for n, node in named.items()})
+
+
 def changed_names(mutant: SourceMutant) -> frozenset[str] | None:
     """The reference's top-level names whose definition the mutant changes, and every name
     that uses one of them; None when it changes a statement that defines no name (every
     question may see it then)."""
-    before = ast.parse(reference_source(mutant.assignment))
-    after = ast.parse(mutated_source(mutant))
-    (old, old_other), (new, new_other) = _definitions(before), _definitions(after)
+    old, old_other, old_uses = _reference_definitions(reference_source(mutant.assignment))
+    source = mutated_source(mutant)
+    new, new_other = _definitions(ast.parse(source))
     if old_other != new_other:
         return None
+    lines = source.splitlines(keepends=True)
+    # The same text is the same statement; other text may still parse alike (spacing).
     changed = {n for n in old.keys() | new.keys()
-               if n not in old or n not in new or ast.dump(old[n]) != ast.dump(new[n])}
-    uses = {n: {x.id for x in ast.walk(node) if isinstance(x, ast.Name)}
-            for n, node in new.items()}
+               if n not in old or n not in new or (_segment(lines, new[n]) != old[n][0]
+                                                   and ast.dump(new[n]) != old[n][1])}
+    uses = {n: _names_used(node) if n in changed else old_uses[n] for n, node in new.items()}
     while True:
         more = {n for n, used in uses.items() if used & changed} - changed
         if not more:

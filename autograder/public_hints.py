@@ -203,16 +203,22 @@ def _test_function(source: str):
 def run_public_test(source: str, env: dict, recorder: _ExplainRecorder):
     """Run one public test against `env`: None if it passes, else (message, recorded) where
     recorded is the failing explain()'s ((call, what), fingerprint), or None."""
-    from autograder.checks.model_specs import skip_meta_init
+    from autograder.checks.model_specs import skip_random_init
 
     test = _test_function(source)
     kwargs = {p: env if p == "env" else env.get(p) for p in inspect.signature(test).parameters}
     recorder.last = None
     try:
-        # The public tests build their models on the meta device, where weight
-        # initialisation computes nothing but runs torch's Python meta kernels: skipped (the
-        # values recorded are the same; cnn_architectures' table took 20 s, 15 s so).
-        with skip_meta_init():
+        # Weight initialisation is skipped (zeroes on the CPU): the values the public tests
+        # record (shapes, counts, which parameters get a gradient) do not depend on the
+        # weights. On the meta device it computes nothing but runs torch's Python meta
+        # kernels (cnn_architectures' table took 20 s, 15 s without them); on the CPU, the
+        # draws for ResNet-18, which two tests build for each of its mistakes, were a third
+        # of what was left. Every assignment's table is byte-identical to one built with the
+        # draws. (A test whose outcome did depend on the values could fail for the reference
+        # here, which stops the build, or record values no student's run shows: hints never
+        # given.)
+        with skip_random_init():
             test(**kwargs)
     except AssertionError as err:
         last = recorder.last

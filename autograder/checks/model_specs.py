@@ -65,20 +65,39 @@ _SLOW_META_FILLS = frozenset({
     torch.Tensor.exponential_, torch.Tensor.geometric_, torch.nn.init.normal_})
 
 
+# The random fills of the common initialisations, as a mode sees them: nn.init's uniform_,
+# normal_ and kaiming_uniform_ (nn.Linear's and nn.Conv2d's own) as themselves, the others
+# (kaiming_normal_, xavier_*, trunc_normal_) through Tensor.normal_ and uniform_. On the CPU
+# each costs its draws.
+_RANDOM_FILLS = _SLOW_META_FILLS | {torch.Tensor.uniform_, torch.nn.init.uniform_,
+                                    torch.nn.init.kaiming_uniform_}
+
+
 class _SkipMetaFills(torch.overrides.TorchFunctionMode):
     """While a model is built on the meta device: the slow random fills of meta tensors,
     which have no values to fill, return at once. Each call is first made on a one-element
     CPU stand-in of the same dtype (the RNG states restored), so that arguments the fill
     would refuse (a negative std, an integer tensor) still raise; everything else, a fill
-    of a tensor on another device included, runs as it would without the mode."""
+    of a tensor on another device included, runs as it would without the mode. With
+    `zero_others`, a random fill of any other tensor is checked the same way and then
+    zeroes it instead of drawing (see skip_random_init)."""
+
+    def __init__(self, zero_others: bool = False):
+        super().__init__()
+        self.skipped = _RANDOM_FILLS if zero_others else _SLOW_META_FILLS
+        self.zero_others = zero_others
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in _SLOW_META_FILLS:
+        if func in self.skipped:
             in_kwargs = not args
             t = kwargs.get("tensor") if in_kwargs else args[0]
-            if isinstance(t, torch.Tensor) and t.is_meta:
-                stand_in = torch.empty(min(1, t.numel()), dtype=t.dtype, device="cpu")
+            if isinstance(t, torch.Tensor) and (t.is_meta or self.zero_others):
+                # kaiming_uniform_ reads the fans off the shape: its stand-in has that
+                # shape, on the meta device (whose uniform_ is C++ and draws nothing)
+                stand_in = torch.empty(t.shape, dtype=t.dtype, device="meta") \
+                    if func is torch.nn.init.kaiming_uniform_ else \
+                    torch.empty(min(1, t.numel()), dtype=t.dtype, device="cpu")
                 generator = kwargs.get("generator")
                 state = generator.get_state() if isinstance(generator, torch.Generator) \
                     else None
@@ -91,6 +110,9 @@ class _SkipMetaFills(torch.overrides.TorchFunctionMode):
                 finally:
                     if state is not None:
                         generator.set_state(state)
+                if not t.is_meta:
+                    with torch.no_grad():
+                        t.zero_()
                 return t
         return func(*args, **kwargs)
 
@@ -102,6 +124,16 @@ def skip_meta_init():
     build. Values are never affected: meta tensors have none, and other tensors are
     filled as usual."""
     with _SkipMetaFills():
+        yield
+
+
+@contextmanager
+def skip_random_init():
+    """skip_meta_init, and every other tensor's random fill (Tensor.normal_ and uniform_,
+    nn.init's normal_ and uniform_, so kaiming_ and xavier_ too) zeroes it instead: for code
+    whose results do not depend on the weights' values (a public test's output shape, or
+    which parameters get a gradient), where drawing them is most of a model's build."""
+    with _SkipMetaFills(zero_others=True):
         yield
 
 
