@@ -375,6 +375,33 @@ def test_materialize_reuses_a_copy_only_when_nothing_holds_it():
     assert not reference_weights._SPARE
 
 
+
+def test_materialize_lets_go_of_unusable_spares_before_it_copies(monkeypatch):
+    """A model whose big weights have other shapes than the last one's: the last one's
+    spares are dropped before the new copies are made, so the two never add up."""
+    from torch import nn
+
+    def compact_state(rows, seed):
+        model = nn.Linear(64 * 1024 + 7, rows)
+        reference_weights.randomize_(model, seed)
+        return model.state_dict()
+
+    first, other = compact_state(70, 1), compact_state(90, 2)
+    del reference_weights.materialize(first)["weight"]
+    assert [k[0] for k in reference_weights._SPARE] == [(70, 64 * 1024 + 7)]
+    held_while_copying = []
+    real = torch.Tensor.contiguous
+
+    def spying(self, *args, **kwargs):
+        held_while_copying.append([k[0] for k in reference_weights._SPARE])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "contiguous", spying)
+    copy = reference_weights.materialize(other)["weight"]
+    monkeypatch.undo()
+    assert held_while_copying == [[]] and torch.equal(copy, other["weight"])
+    assert [k[0] for k in reference_weights._SPARE] == [(90, 64 * 1024 + 7)]
+
 def test_a_sandbox_keeps_one_set_of_spare_copies_across_probe_installs():
     ns: dict = {}
     exec(probes.installer_source("probe_forward"), ns)

@@ -117,3 +117,24 @@ def test_forked_and_fresh_sandboxes_grade_alike(notebook, monkeypatch):
     monkeypatch.setenv("CNNLAB_SANDBOX_FORK", "0")
     fresh = runner.grade_notebook(path, assignment)
     assert _without_timing(forked) == _without_timing(fresh)
+
+
+def test_a_sandbox_gives_freed_memory_back_between_requests():
+    """Memory a long request freed goes back to the kernel once its reply is sent
+    (sandbox_child._give_back_freed_memory): the next check's peak does not come on top of
+    the last one's leftovers. Blocks freed in the middle of glibc's heap stay resident
+    without malloc_trim."""
+    alloc = ("import time\n"
+             "def rss():\n"
+             "    line = [l for l in open('/proc/self/status') if l.startswith('VmRSS')][0]\n"
+             "    return int(line.split()[1]) // 1024\n"
+             "big = b'x' * (8 << 20); del big  # glibc's mmap threshold rises past 1 MB\n"
+             "blocks = [b'x' * (1 << 20) for _ in range(150)]  # written: resident\n"
+             "keep = blocks[-1]; del blocks  # the last one holds the heap's top\n"
+             "before = rss(); time.sleep(0.1)\n")
+    with _sandbox(fork=True, preload=()) as box:
+        box.exec_cell(alloc, 20)
+        box.exec_cell("after = rss()", 10)
+        env = RemoteEnv(box)
+        before, after = env["before"], env["after"]
+    assert before - after >= 100, (before, after)
