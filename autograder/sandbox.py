@@ -27,8 +27,6 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import torch
-
 from autograder import lockdown, torch_build
 from autograder.forkserver import child_environment, forking_asked_for, warm_parent
 from autograder.protocol import (LIMITS, Ref, SandboxLost, SandboxUnavailable,  # noqa: F401
@@ -146,7 +144,9 @@ class Sandbox:
         self.layers: list[str] = []
         self.missing: dict[str, str] = {}
         self.lost_reason: str | None = None
-        self.gpu = torch.cuda.is_available()
+        # (torch asked about only for a sandbox that imports it: its grader has imported
+        # it too)
+        self.gpu = "torch" in self.preload and _cuda_available()
         # The CUDA build reserves far more address space than it uses (3.2 GB on import,
         # GPU or not), so RLIMIT_AS would break it: there the watchdog measures the
         # resident memory instead.
@@ -529,6 +529,8 @@ class RemoteEnv:
         self._staged = getattr(self, "_staged", 0) + 1
         folder = self._sandbox.inbox or self._sandbox.workdir
         path = os.path.join(folder, f"staged-{os.getpid()}-{id(self)}-{self._staged}.pt")
+        import torch
+
         torch.save(tensors, path)
         os.chmod(path, 0o644)
         return path
@@ -541,3 +543,9 @@ class RemoteEnv:
 
 
 _MISSING = object()
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
