@@ -172,21 +172,27 @@ class _ExplainRecorder:
 def isolated(hints: types.ModuleType | None):
     """Run notebook code here without leaving a trace: torch's default dtype, RNG and
     threads and the warnings filters as they were, and `import public_hints` giving `hints`
-    (None: ImportError) only meanwhile. One thread: the tests' tensors are tiny, and on a busy machine torch's
-    thread pool made them 10x slower."""
-    import torch
-
+    (None: ImportError) only meanwhile. One thread: the tests' tensors are tiny, and on a busy
+    machine torch's thread pool made them 10x slower. torch's state is kept only where torch
+    is imported already: a cnn_costs build never imports it (1 to 2 s); one that the code
+    run here imports gets its default dtype back."""
+    torch = sys.modules.get("torch")
     saved = sys.modules.get("public_hints")
-    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    if torch is not None:
+        dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+        torch.set_num_threads(1)
     sys.modules["public_hints"] = hints
-    torch.set_num_threads(1)
     try:  # the mutants are broken on purpose: their warnings are noise in a build's log
-        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        with (torch.random.fork_rng(devices=[]) if torch is not None
+              else contextlib.nullcontext()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        torch.set_default_dtype(dtype)
-        torch.set_num_threads(threads)
+        if torch is not None:
+            torch.set_default_dtype(dtype)
+            torch.set_num_threads(threads)
+        elif "torch" in sys.modules:
+            sys.modules["torch"].set_default_dtype(sys.modules["torch"].float32)
         if saved is None:
             sys.modules.pop("public_hints", None)
         else:
@@ -200,11 +206,19 @@ def _test_function(source: str):
     return test
 
 
+def _skipping_random_init():
+    """model_specs.skip_random_init where torch is imported (else no model can be built, and
+    importing torch for the mode would cost a cnn_costs build 1 to 2 s)."""
+    if "torch" not in sys.modules:
+        return contextlib.nullcontext()
+    from autograder.checks.model_specs import skip_random_init
+
+    return skip_random_init()
+
+
 def run_public_test(source: str, env: dict, recorder: _ExplainRecorder):
     """Run one public test against `env`: None if it passes, else (message, recorded) where
     recorded is the failing explain()'s ((call, what), fingerprint), or None."""
-    from autograder.checks.model_specs import skip_random_init
-
     test = _test_function(source)
     kwargs = {p: env if p == "env" else env.get(p) for p in inspect.signature(test).parameters}
     recorder.last = None
@@ -218,7 +232,7 @@ def run_public_test(source: str, env: dict, recorder: _ExplainRecorder):
         # draws. (A test whose outcome did depend on the values could fail for the reference
         # here, which stops the build, or record values no student's run shows: hints never
         # given.)
-        with skip_random_init():
+        with _skipping_random_init():
             test(**kwargs)
     except AssertionError as err:
         last = recorder.last
@@ -236,6 +250,10 @@ def hint_table(assignment: str, master: str | Path, skipped: list | None = None)
     params = [set(inspect.signature(_test_function(source)).parameters) for source in tests]
     recorder = _ExplainRecorder()
     per_test: list[dict] = [{} for _ in tests]
+    from autograder.forkserver import notebook_imports_torch
+
+    if notebook_imports_torch(master):
+        import torch  # noqa: F401 - before `isolated`, which keeps its state and pins threads
     with isolated(recorder.module):
         env = reference_env(master)
         for source in tests:

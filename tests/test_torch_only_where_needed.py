@@ -44,3 +44,17 @@ def test_the_torch_build_is_read_off_disk_as_torch_reports_it():
                       "                  'version': torch.version.cuda}))\n")
     assert without["torch"] is False
     assert without["cuda"] == imported["cuda"] and without["on_disk"] == imported["version"]
+
+
+def test_a_cnn_costs_build_step_and_a_build_fingerprint_import_neither_torch_nor_otter():
+    """The fingerprint that decides whether a build is reused reads the installed versions
+    (a second `make demo` paid 2 to 4 s a build for imports), and cnn_costs' hint table
+    runs its public tests without torch."""
+    got = _fresh("import json, sys\n"
+                 "from autograder import build, public_hints\n"
+                 "print_ = build.input_fingerprint('cnn_architectures')\n"
+                 "table = public_hints.hint_table('cnn_costs',\n"
+                 "                                'assignments/cnn_costs/cnn_costs.ipynb')\n"
+                 "print(json.dumps({'torch': 'torch' in sys.modules,\n"
+                 "                  'otter': 'otter' in sys.modules, 'hints': len(table)}))\n")
+    assert got == {"torch": False, "otter": False, "hints": got["hints"]} and got["hints"] > 0
