@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from proctree import TreePeaks  # bench/ is on sys.path: this runs as a script
+from proctree import POLL_S, TreePeaks  # bench/ is on sys.path: this runs as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,12 +81,14 @@ print(json.dumps(rows))
 """
 
 
-def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
-    """Wall seconds, the largest process's peak RSS (MiB) and the tree's summed peak."""
+def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT,
+        poll_s: float = POLL_S) -> dict:
+    """Wall seconds, the largest process's peak RSS (MiB) and the tree's summed peak
+    (sampled every `poll_s`)."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        poller = TreePeaks(proc.pid)
+        poller = TreePeaks(proc.pid, poll_s)
         poller.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started

@@ -14,10 +14,11 @@ class TreePeaks(threading.Thread):
     parent is not a child the command waits for, so wait4's ru_maxrss, what
     /usr/bin/time -f %M reports, would miss it."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, poll_s: float = POLL_S):
         import psutil
 
         super().__init__(daemon=True)
+        self.poll_s = poll_s
         self.root = psutil.Process(pid)
         self.tree = self.tree_procs = self.tree_pss = self.largest = self.samples = 0
         self.largest_cmd = ""
@@ -50,4 +51,4 @@ class TreePeaks(threading.Thread):
             if total > self.tree:
                 self.tree, self.tree_procs = total, len(procs)
             self.tree_pss = max(self.tree_pss, pss)
-            self.done.wait(POLL_S)
+            self.done.wait(self.poll_s)
