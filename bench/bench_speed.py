@@ -137,6 +137,7 @@ def main() -> int:
              f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
              f"`bench/bench_speed.py --runs {args.runs}"
              + (" --before DIR" if args.before else "") + (" --arch-100" if args.arch_100 else "")
+             + (" --demo" if args.demo else "")
              + "`. Machine: " + machine() + ".",
              "Load average (1 min) over the runs: "
              + ", ".join(f"{x[0]:.2f}" for x in loads) + " (shared: each figure is a median "
