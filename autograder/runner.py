@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import records, registry, scoring
+from autograder import heap, records, registry, scoring
 from autograder.checks import disk_cache
 from autograder.forkserver import IMPORTS_TORCH
 from autograder.protocol import LIMITS, CellTimedOut
@@ -193,17 +193,6 @@ class NotebookRun:
             self._restart()
 
 
-def _release_memory() -> None:
-    """Give freed heap back to the OS between checks: glibc keeps it otherwise, and the
-    model checks free several hundred MB each (it counts against the grading's peak)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 class _NoteCollector(logging.Handler):
     """The messages checks log to records.NOTES_LOG, for the record's notes."""
 
@@ -257,7 +246,8 @@ def _run_checks(env_factory, assignment: Assignment, deadline, before_each) -> d
                 messages.append(f"could not test your code: {type(err).__name__}: "
                                 f"{str(err)[:300]}")
             finally:
-                _release_memory()
+                # the model checks free several hundred MB each: back to the OS
+                heap.give_back()
         possible = assignment.points[question]
         questions[question] = {
             "score": scoring.question_score(possible, passed, len(checks)),

@@ -165,7 +165,7 @@ class Sandbox:
             "threads": self.threads,
             "preload": self.preload,
             "uid": _sandbox_uid() if os.geteuid() == 0 else None,
-            "gpu": self.gpu and "torch" in self.preload,
+            "gpu": self.gpu,
             "layers": list(self.layers_wanted),
             "grader_pid": os.getpid(),
         }

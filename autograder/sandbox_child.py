@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 
-from autograder import lockdown
+from autograder import heap, lockdown
 from autograder.protocol import LIMITS, Ref, encode
 
 MAX_STRING = LIMITS.string_chars
@@ -274,13 +274,8 @@ def _preload(setup: dict) -> None:
     installed, and it looks C symbols up on import), and torch where the notebook uses it
     (its import loads libraries through ctypes; the CUDA build's cuda.pathfinder loads
     libdl that way)."""
-    import ctypes
-    global _malloc_trim
-    try:  # resolved now: the audit hook refuses dlopen later
-        _malloc_trim = ctypes.CDLL(None).malloc_trim
-        _malloc_trim.argtypes, _malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
-    except (OSError, AttributeError):  # not glibc
-        _malloc_trim = None
+    import ctypes  # noqa: F401
+    heap.look_up()  # now: the audit hook refuses dlopen later
     for name in ["dill", *setup.get("preload", [])]:
         try:
             __import__(name)
@@ -288,21 +283,12 @@ def _preload(setup: dict) -> None:
             pass
 
 
-_malloc_trim = None
 # A request that ran this long may have freed much (a model's weights, its activations):
-# see _give_back_freed_memory.
+# after its reply is sent, while the grader reads it, the heap's free pages go back to the
+# kernel (autograder/heap.py). VGG's training peaked at 100 MB more than it holds without.
+# (Allocating every tensor with mmap instead, MALLOC_MMAP_THRESHOLD_, gave the same memory
+# back but cost the smoke tests a third more time in page faults.)
 TRIM_AFTER_S = 0.05
-
-
-def _give_back_freed_memory() -> None:
-    """Return the heap's free pages to the kernel (glibc's malloc_trim). Tensors freed by one
-    check stay in the heap, where glibc's growing mmap threshold put them, and the next
-    check's peak came on top of them: VGG's training peaked at 100 MB more than it holds.
-    (Allocating every tensor with mmap instead, MALLOC_MMAP_THRESHOLD_, gave the same memory
-    back but cost the smoke tests a third more time in page faults.) Run after the reply is
-    sent, while the grader reads it."""
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 def serve(conn, setup: dict, hello: dict) -> None:
@@ -395,7 +381,7 @@ def serve(conn, setup: dict, hello: dict) -> None:
             reply, error = None, err
         conn.send_bytes(_reply_bytes(reply, error))
         if time.monotonic() - started >= TRIM_AFTER_S:
-            _give_back_freed_memory()
+            heap.give_back()
 
 
 def main(fd_in: int, fd_out: int) -> None:

@@ -121,7 +121,7 @@ def test_forked_and_fresh_sandboxes_grade_alike(notebook, monkeypatch):
 
 def test_a_sandbox_gives_freed_memory_back_between_requests():
     """Memory a long request freed goes back to the kernel once its reply is sent
-    (sandbox_child._give_back_freed_memory): the next check's peak does not come on top of
+    (sandbox_child.TRIM_AFTER_S, autograder/heap.py): the next check's peak does not come on top of
     the last one's leftovers. Blocks freed in the middle of glibc's heap stay resident
     without malloc_trim."""
     alloc = ("import time\n"
