@@ -82,18 +82,17 @@ print(json.dumps(rows))
 
 
 def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT,
-        poll_s: float = POLL_S) -> dict:
+        poll_s: float = POLL_S, unique: bool = False) -> dict:
     """Wall seconds, the largest process's peak RSS (MiB) and the tree's summed peak
-    (sampled every `poll_s`)."""
+    (sampled every `poll_s`; with `unique`, its peak of pages counted once, see TreePeaks)."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        poller = TreePeaks(proc.pid, poll_s)
+        poller = TreePeaks(proc.pid, poll_s, unique)
         poller.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        poller.done.set()
-        poller.join()
+        poller.finish()
         out.seek(0)
         stdout = out.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
@@ -102,6 +101,9 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path = ROOT,
     records = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     return {"seconds": seconds, "records": records, "tree_mib": poller.tree / 2**20,
             "tree_pss_mib": poller.tree_pss / 2**20,
+            "tree_unique_mib": None if poller.tree_unique is None else poller.tree_unique / 2**20,
+            "tree_unique_bound_mib": None if poller.tree_unique_bound is None
+            else poller.tree_unique_bound / 2**20,
             "largest_mib": max(poller.largest, usage.ru_maxrss * 1024) / 2**20,
             "largest_cmd": poller.largest_cmd}
 

@@ -402,6 +402,34 @@ def test_materialize_lets_go_of_unusable_spares_before_it_copies(monkeypatch):
     assert held_while_copying == [[]] and torch.equal(copy, other["weight"])
     assert [k[0] for k in reference_weights._SPARE] == [(90, 64 * 1024 + 7)]
 
+def test_frozen_weights_share_the_largest_ones_buffer():
+    """share_frozen: the largest frozen weight is copied out as materialize copies it, each
+    smaller one of its dtype is a view of that copy's first elements (no memory of its own),
+    and what is not frozen, or cannot fit, is as materialize leaves it."""
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(64 * 1024 + 7, 70), nn.Linear(70, 600),
+                          nn.Linear(600, 500), nn.Linear(500, 3))
+    reference_weights.randomize_(model, 5)
+    state = model.state_dict()
+    state["3.weight"] = state["3.weight"].double()
+    before = {k: t.clone() for k, t in state.items()}
+    frozen = ["0.weight", "1.weight", "3.weight", "not.in.the.state"]
+    shared = reference_weights.share_frozen(state, frozen)
+    big = shared["0.weight"]
+    assert big.is_contiguous() and torch.equal(big, before["0.weight"])
+    small = shared["1.weight"]
+    assert small.untyped_storage().data_ptr() == big.untyped_storage().data_ptr()
+    assert torch.equal(small.reshape(-1), big.reshape(-1)[:small.numel()])
+    assert small.shape == (600, 70) and small.is_contiguous()
+    # not frozen, or another dtype: values and storage of their own
+    for name in ("2.weight", "3.weight", "0.bias"):
+        assert torch.equal(shared[name], before[name])
+        assert shared[name].untyped_storage().data_ptr() != big.untyped_storage().data_ptr()
+    assert all(torch.equal(state[k], before[k]) for k in state)  # the input is not changed
+    assert reference_weights.share_frozen(state, ["0.weight"]) is state  # nothing to share
+
+
 def test_a_sandbox_keeps_one_set_of_spare_copies_across_probe_installs():
     ns: dict = {}
     exec(probes.installer_source("probe_forward"), ns)

@@ -11,7 +11,7 @@ from torch import nn
 from autograder.checks.common import attempt
 from autograder.checks.determinism import deterministic, seeded
 from autograder.checks.model_specs import build, build_on_meta, describe
-from autograder.checks.reference_weights import drop_spares, materialize
+from autograder.checks.reference_weights import drop_spares, materialize, share_frozen
 
 FORWARD_TIMEOUT = 30.0  # seconds for one forward pass
 
@@ -176,9 +176,14 @@ def probe_train(env, spec: dict, images: torch.Tensor, labels: torch.Tensor, ste
     """A few plain SGD steps of the student's model (train mode) on one batch: with its own
     initialisation, or with `state` loaded (with_weights) where that initialisation would
     cost more than the steps (its own still, where `state` does not fit the model).
-    Parameters named in `frozen` get no update and no gradient: the weights of VGG's first
-    two classifier layers (103M and 17M), whose gradients alone would double the memory."""
+    Parameters named in `frozen` get no update and no gradient, and share one buffer
+    (share_frozen): the weights of VGG's first two classifier layers (103M and 17M), whose
+    gradients alone would double the memory."""
     what = f"`{describe(spec)}`"
+    if isinstance(state, str):
+        state = torch.load(state, mmap=True, weights_only=True)
+    if state is not None and frozen:
+        state = share_frozen(state, frozen)
     with seeded(seed), deterministic():
         model = build(env, spec) if state is None else with_weights(env, spec, state, True)
         model = model.to(device).train()
