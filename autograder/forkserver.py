@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from autograder.cores import thread_variables
 from autograder.protocol import LIMITS, SandboxLost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +44,7 @@ def child_environment(workdir: str, threads: int) -> dict:
     env = {"PATH": "/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8"),
            "HOME": workdir, "TMPDIR": workdir, "MPLCONFIGDIR": workdir,
            # One thread until the lock-down (Landlock binds the threads that exist then).
-           "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads)}
+           **thread_variables(threads)}
     for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE",
                  "OPENBLAS_L2_SIZE"):
         if name in os.environ:

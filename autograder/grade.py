@@ -173,11 +173,14 @@ def grade_many(submissions: Iterable[Path], build_dir: Path | None = None,
                 if on_result:
                     on_result(result)
         return results  # type: ignore[return-value]
+    from autograder.cores import threads_per_job
     from autograder.otter_engine import grade_one
 
+    # Kernels side by side each get their share of the cores (autograder/cores.py says why).
+    threads = threads_per_job(jobs) if jobs > 1 else None
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(grade_one, Path(s), build_dir, assignment, timeout=timeout,
-                               memory_bytes=memory_bytes): i
+                               memory_bytes=memory_bytes, threads=threads): i
                    for i, s in enumerate(submissions)}
         for future in as_completed(futures):
             result = future.result()

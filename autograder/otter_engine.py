@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder import scoring
+from autograder.cores import thread_variables
 from autograder.grade import (DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S, GradingError, kill_tree,
                               notebook_assignment, validate_submission)
 from autograder.records import failed_result
@@ -200,15 +201,17 @@ KERNEL_START_ATTEMPTS = 3
 
 def run_isolated(zip_path: Path, submission: Path, assignment: str, *,
                  timeout: float = DEFAULT_TIMEOUT_S,
-                 memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int | None = None) -> dict:
     """Grade one notebook in a child process with a wall-clock timeout and a memory limit.
 
+    `threads`: the size of the kernel's math thread pools (autograder/cores.py), where
+    several gradings share the cores; None leaves the libraries' default, one per core.
     Returns {"questions", "total", "possible", "error"}; raises GradingError with the reason
     when the child does not produce a result. A kernel that fails to start is retried."""
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
             return _run_isolated_once(zip_path, submission, assignment, timeout=timeout,
-                                      memory_bytes=memory_bytes)
+                                      memory_bytes=memory_bytes, threads=threads)
         except GradingError as err:
             if attempt == KERNEL_START_ATTEMPTS or not any(
                     words in str(err) for words in KERNEL_START_FAILURES):
@@ -219,7 +222,7 @@ def run_isolated(zip_path: Path, submission: Path, assignment: str, *,
 
 
 def _run_isolated_once(zip_path: Path, submission: Path, assignment: str, *,
-                       timeout: float, memory_bytes: int) -> dict:
+                       timeout: float, memory_bytes: int, threads: int | None = None) -> dict:
     """One try of run_isolated. (The one place to harden isolation further.)"""
     with tempfile.TemporaryDirectory(prefix="cnnlab_run_") as tmp:
         out = Path(tmp) / "result.json"
@@ -228,6 +231,8 @@ def _run_isolated_once(zip_path: Path, submission: Path, assignment: str, *,
         root = str(Path(__file__).resolve().parent.parent)  # this project, for `-m autograder`
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        if threads is not None:  # the kernel inherits them: its torch reads them at import
+            env.update(thread_variables(threads))
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 cwd=tmp, env=env, preexec_fn=_limit_memory(memory_bytes),
                                 start_new_session=True)
@@ -267,9 +272,10 @@ def find_autograder(build_dir: Path, assignment: str) -> tuple[Path, dict[str, f
 
 def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, *,
               timeout: float = DEFAULT_TIMEOUT_S,
-              memory_bytes: int = DEFAULT_MEMORY_BYTES) -> dict:
+              memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int | None = None) -> dict:
     """Grade with Otter (`otter run` and the Gradescope zip, in a kernel). The contract's
-    result object for one submission; never raises for a bad submission."""
+    result object for one submission; never raises for a bad submission. `threads`: see
+    run_isolated."""
     start = time.monotonic()
     name = str(submission)
     questions: dict[str, float] = {}
@@ -288,7 +294,7 @@ def grade_one(submission: Path, build_dir: Path, assignment: str | None = None, 
                                "pass --assignment")
         zip_path, questions = find_autograder(build_dir, assignment)
         result = run_isolated(zip_path, Path(submission), assignment,
-                              timeout=timeout, memory_bytes=memory_bytes)
+                              timeout=timeout, memory_bytes=memory_bytes, threads=threads)
     except (GradingError, FileNotFoundError) as err:
         return failed_result(name, assignment, questions, str(err), time.monotonic() - start)
     if result["error"] and not result["questions"]:

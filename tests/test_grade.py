@@ -216,7 +216,7 @@ def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
 
     calls = []
 
-    def flaky(zip_path, submission, assignment, *, timeout, memory_bytes):
+    def flaky(zip_path, submission, assignment, *, timeout, memory_bytes, threads=None):
         calls.append(submission)
         if len(calls) < 3:
             raise grade.GradingError("the grading process failed: RuntimeError: Kernel died "
@@ -228,10 +228,47 @@ def test_a_kernel_that_fails_to_start_is_tried_again(monkeypatch, tmp_path):
 
     calls.clear()
 
-    def student_failure(zip_path, submission, assignment, *, timeout, memory_bytes):
+    def student_failure(zip_path, submission, assignment, *, timeout, memory_bytes,
+                        threads=None):
         calls.append(submission)
         raise grade.GradingError("grading did not finish within 5 s (execution timeout)")
     monkeypatch.setattr(otter_engine, "_run_isolated_once", student_failure)
     with pytest.raises(grade.GradingError):
         otter_engine.run_isolated(tmp_path / "z.zip", tmp_path / "s.ipynb", A)
     assert len(calls) == 1  # only the kernel's own hiccup is retried
+
+
+def test_kernels_side_by_side_get_their_share_of_the_cores(monkeypatch, tmp_path):
+    """grade_many's otter jobs each size their kernel's thread pools to a share of the cores
+    this process may use (a pool per core in each kernel spins waiting for the others)."""
+    import os
+
+    seen = []
+
+    class Child:  # stands in for the grading process: records the environment it was given
+        returncode = 0
+
+        def __init__(self, cmd, env, **_):
+            seen.append(env)
+            Path(cmd[6]).write_text(json.dumps({"questions": {}, "total": 0, "possible": 0,
+                                                "error": None}))
+            self.pid = os.getpid()
+
+        def communicate(self, timeout=None):
+            return b"", None
+    monkeypatch.setattr(otter_engine.subprocess, "Popen", Child)
+    monkeypatch.setattr(otter_engine, "kill_tree", lambda pid: None)
+    monkeypatch.setattr(otter_engine, "find_autograder",
+                        lambda build, assignment: (tmp_path / "z.zip", {}))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    subs = [Path(shutil.copy(SAMPLES / "complete.ipynb", tmp_path / f"s{i}.ipynb"))
+            for i in range(4)]
+    cores = len(os.sched_getaffinity(0))
+    for jobs, want in ((2, str(max(1, cores // 2))), (cores + 1, "1"), (1, None)):
+        seen.clear()
+        grade.grade_many(subs, tmp_path, A, engine="otter", jobs=jobs)
+        assert len(seen) == len(subs)
+        for env in seen:
+            assert {env.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                         "MKL_NUM_THREADS")} == {want}, (jobs, env)
